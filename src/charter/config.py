@@ -1,0 +1,26 @@
+"""Settings: every knob is a ``CHARTER_*`` environment variable, read once into one object."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Charter's settings.
+
+    Defaults make ``charter init && charter serve`` work in an empty folder: a SQLite file, the
+    manifest and the key file beside it, mail written as ``.eml`` files to ``./outbox/``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
+
+    database_url: str = "sqlite:///./charter.db"
+    manifest: Path = Path("./charter.yaml")
+    key_file: Path = Path("./charter.key")
+    smtp_url: str | None = None
+    outbox_dir: Path = Path("./outbox")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    public_base_url: str = "http://127.0.0.1:8000"

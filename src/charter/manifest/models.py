@@ -1,0 +1,343 @@
+"""The manifest (``charter.yaml``) as pydantic models.
+
+The shape follows ``shared/DESIGN.md``. Every model forbids unknown keys, so a typo is an error
+rather than a silently ignored promise. Keys of data categories and data uses are fideslang keys
+(or extend one), so that a Fides data map can be imported. Cross-references (a touchpoint naming a
+purpose, a retention rule naming a category) are checked by the lint rules in ``lint.py``, which
+report every problem at once instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from charter.domain.durations import parse_duration
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+DottedKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Duration(str):
+    """An ISO 8601 duration such as ``P3Y`` or ``P13M``, validated on load."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: object, handler: object) -> object:
+        from pydantic_core import core_schema
+
+        def validate(value: str) -> Duration:
+            parse_duration(value)
+            return cls(value)
+
+        return core_schema.no_info_after_validator_function(validate, core_schema.str_schema())
+
+
+class LegalBasis(StrEnum):
+    """GDPR Art. 6(1) bases, plus the ePrivacy soft opt-in for existing customers."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    LEGAL_OBLIGATION = "legal_obligation"
+    VITAL_INTEREST = "vital_interest"
+    PUBLIC_TASK = "public_task"
+
+
+class MinorsRule(StrEnum):
+    """What a purpose may do with data of people under ``policy.child_age``."""
+
+    PARENTAL_CONSENT = "parental_consent"
+    EXCLUDED = "excluded"
+    ALLOWED = "allowed"
+
+
+class Contact(Model):
+    name: str
+    address: str
+    email: str
+    phone: str | None = None
+    country: CountryCode | None = None
+
+
+class Policy(Model):
+    title: str = "Privacy Policy"
+    version: str
+    effective_date: dt.date
+    controller: Contact
+    representative: Contact | None = None
+    dpo: Contact | None = None
+    home_region: str = Field(
+        default="EEA",
+        description="Region whose law governs transfers: 'EEA' or one ISO country code.",
+    )
+    default_phone_region: CountryCode = "US"
+    response_deadline_days: int = Field(default=30, ge=1, le=90)
+    extension_days: int = Field(default=60, ge=0, le=90)
+    child_age: int = Field(default=18, ge=13, le=21)
+    sells_personal_data: bool = False
+    supervisory_authority_url: str | None = None
+
+
+class Brand(Model):
+    name: str
+    domains: list[str] = Field(min_length=1)
+    tcf: bool = False
+    default_language: str = "en"
+
+    @field_validator("domains")
+    @classmethod
+    def _domains_are_hostnames(cls, domains: list[str]) -> list[str]:
+        for domain in domains:
+            if not re.fullmatch(r"(?i)[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+                raise ValueError(f"{domain!r} is not a host name")
+        return domains
+
+
+class Sensitivity(StrEnum):
+    LOW = "low"
+    PERSONAL = "personal"
+    SENSITIVE = "sensitive"
+    SPECIAL = "special"
+
+
+class DataCategory(Model):
+    description: str
+    sensitivity: Sensitivity = Sensitivity.PERSONAL
+
+
+class Purpose(Model):
+    name: str
+    description: str
+    data_use: DottedKey
+    legal_basis: LegalBasis
+    legitimate_interest: str | None = Field(
+        default=None, description="The interest pursued; required for legitimate_interest."
+    )
+    categories: list[DottedKey] = Field(min_length=1)
+    objectable: bool | None = Field(
+        default=None, description="Whether a person may object; defaults to true for LI."
+    )
+    direct_marketing: bool = False
+    minors: MinorsRule = MinorsRule.PARENTAL_CONSENT
+    notice: str | None = Field(default=None, description="Consent text shown to the person.")
+    notice_version: int = Field(default=1, ge=1)
+
+    @property
+    def may_object(self) -> bool:
+        if self.objectable is not None:
+            return self.objectable
+        return self.legal_basis in {LegalBasis.LEGITIMATE_INTEREST, LegalBasis.PUBLIC_TASK}
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    TEXT = "text"
+    EMAIL = "email"
+    PHONE = "phone"
+    COUNTRY = "country"
+    DATE = "date"
+    DATETIME = "datetime"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    URL = "url"
+    IP_ADDRESS = "ip_address"
+    PASSWORD = "password"
+    PAYMENT_TOKEN = "payment_token"
+    ADDRESS = "address"
+
+
+class FieldSpec(Model):
+    category: DottedKey
+    type: FieldType = FieldType.STRING
+    required: bool = False
+    max_length: int = Field(default=500, ge=1, le=100_000)
+    description: str | None = None
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    ACCOUNT_ID = "account_id"
+    COOKIE_ID = "cookie_id"
+    DEVICE_SERIAL = "device_serial"
+
+
+class Source(StrEnum):
+    """Where the data comes from; anything but ``direct`` triggers GDPR Art. 14 duties."""
+
+    DIRECT = "direct"
+    AUTOMATIC = "automatic"
+    PARTNER = "partner"
+    SOCIAL_MEDIA = "social_media"
+
+
+class Touchpoint(Model):
+    name: str
+    description: str
+    brands: Literal["all"] | list[Key] = "all"
+    source: Source = Source.DIRECT
+    data_subjects: list[Key] = Field(default_factory=lambda: ["customer"])
+    identities: list[IdentityKind] = Field(min_length=1)
+    fields: dict[Key, FieldSpec] = Field(default_factory=dict)
+    purposes: list[Key] = Field(min_length=1)
+    consent_purposes: list[Key] = Field(
+        default_factory=list, description="Consent purposes offered as unticked checkboxes."
+    )
+
+
+class RecipientKind(StrEnum):
+    PROCESSOR = "processor"
+    AFFILIATE = "affiliate"
+    PUBLIC = "public"
+    AUTHORITY = "authority"
+    THIRD_PARTY = "third_party"
+
+
+class TransferMechanism(StrEnum):
+    ADEQUACY = "adequacy"
+    SCC = "standard_contractual_clauses"
+    BCR = "binding_corporate_rules"
+    DEROGATION = "derogation"
+
+
+class Transfer(Model):
+    mechanism: TransferMechanism
+    module: int | None = Field(default=None, ge=1, le=4, description="SCC module (1-4).")
+    reference: str | None = None
+
+
+class Recipient(Model):
+    name: str
+    kind: RecipientKind
+    description: str
+    purposes: list[Key] = Field(default_factory=list)
+    categories: list[DottedKey] = Field(default_factory=list)
+    country: CountryCode | None = Field(
+        default=None, description="Where the data goes; none for the public and for authorities."
+    )
+    transfer: Transfer | None = None
+
+
+class Cookie(Model):
+    name: str
+    vendor: str
+    duration: Duration | Literal["session"]
+    description: str
+    first_party: bool = True
+
+
+class CookieCategory(Model):
+    name: str
+    description: str
+    consent_required: bool = True
+    cookies: list[Cookie] = Field(default_factory=list)
+
+
+class CountedFrom(StrEnum):
+    COLLECTION = "collection"
+    LAST_ACTIVITY = "last_activity"
+
+
+class RetentionAction(StrEnum):
+    DELETE = "delete"
+    ANONYMISE = "anonymise"
+
+
+class RetentionRule(Model):
+    key: Key
+    description: str | None = None
+    categories: list[DottedKey] = Field(default_factory=list)
+    touchpoints: list[Key] = Field(default_factory=list)
+    period: Duration | None = None
+    criteria: str | None = Field(
+        default=None, description="When no fixed period applies: the criteria used (Art. 13(2)(a))."
+    )
+    counted_from: CountedFrom = CountedFrom.COLLECTION
+    action: RetentionAction = RetentionAction.DELETE
+
+
+class LegalHold(Model):
+    key: Key
+    law: str
+    period: Duration
+    categories: list[DottedKey] = Field(min_length=1)
+    touchpoints: list[Key] = Field(min_length=1)
+
+
+class Retention(Model):
+    rules: list[RetentionRule] = Field(min_length=1)
+    legal_holds: list[LegalHold] = Field(default_factory=list)
+
+
+class ErasureAction(StrEnum):
+    DELETE_ROW = "delete_row"
+    NULL = "null"
+    MASK = "mask"
+
+
+class ColumnSpec(Model):
+    category: DottedKey
+    erasure: ErasureAction = ErasureAction.NULL
+
+
+class Relation(Model):
+    column: str
+    references: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][\w]*\.[A-Za-z_][\w]*$")]
+
+
+class Table(Model):
+    identities: dict[str, IdentityKind] = Field(default_factory=dict)
+    primary_key: str = "id"
+    relations: list[Relation] = Field(default_factory=list)
+    columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+
+
+class ConnectorKind(StrEnum):
+    SQL = "sql"
+    PARQUET = "parquet"
+    WEBHOOK = "webhook"
+    MANUAL = "manual"
+
+
+class System(Model):
+    name: str
+    connector: ConnectorKind
+    connection_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
+    description: str | None = None
+    tables: dict[str, Table] = Field(default_factory=dict)
+
+
+class Manifest(Model):
+    charter: Literal[1] = Field(description="Manifest format version.")
+    policy: Policy
+    brands: dict[Key, Brand] = Field(min_length=1)
+    data_categories: dict[DottedKey, DataCategory] = Field(min_length=1)
+    purposes: dict[Key, Purpose] = Field(min_length=1)
+    touchpoints: dict[Key, Touchpoint] = Field(min_length=1)
+    recipients: dict[Key, Recipient] = Field(default_factory=dict)
+    cookies: dict[Key, CookieCategory] = Field(default_factory=dict)
+    retention: Retention
+    systems: dict[Key, System] = Field(default_factory=dict)
+
+    def touchpoint_brands(self, touchpoint: Touchpoint) -> list[str]:
+        return list(self.brands) if touchpoint.brands == "all" else list(touchpoint.brands)
+
+
+IDENTITY_CATEGORIES: dict[IdentityKind, str] = {
+    IdentityKind.EMAIL: "user.contact.email",
+    IdentityKind.PHONE: "user.contact.phone_number",
+    IdentityKind.ACCOUNT_ID: "user.unique_id",
+    IdentityKind.COOKIE_ID: "user.device.cookie_id",
+    IdentityKind.DEVICE_SERIAL: "user.device.device_id",
+}
+"""The data category each kind of identity belongs to; identities are personal data too."""
