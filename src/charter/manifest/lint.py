@@ -57,7 +57,7 @@ def declared_categories(manifest: Manifest) -> Iterator[Problem]:
     """Every category used anywhere is declared in ``data_categories`` and extends fideslang."""
     declared = set(manifest.data_categories)
     vocabulary = fideslang_categories()
-    for key in declared:
+    for key in manifest.data_categories:  # manifest order, not set order: stable output
         if not extends_vocabulary(key, vocabulary):
             yield Problem(
                 "fideslang_category",
@@ -259,6 +259,18 @@ def no_card_numbers(manifest: Manifest) -> Iterator[Problem]:
                     f"'{field_key}' would collect payment card data; keep only the payment "
                     "processor's token (type: payment_token)",
                 )
+    for sys_key, system in manifest.systems.items():
+        for table_key, table in system.tables.items():
+            for column, column_spec in table.columns.items():
+                if covered_by_any(column_spec.category, CARD_CATEGORIES) or _CARD_FIELD_NAME.search(
+                    column
+                ):
+                    yield Problem(
+                        "card_data",
+                        ("systems", sys_key, "tables", table_key, "columns", column),
+                        f"column '{table_key}.{column}' would hold payment card data; keep only "
+                        "the payment processor's token",
+                    )
 
 
 def cookies_consent(manifest: Manifest) -> Iterator[Problem]:

@@ -38,7 +38,9 @@ def _key_text(path: Path_) -> str:
 
 
 def _build(node: yaml.Node, path: Path_, located: _Located, source: str) -> Any:
-    located.lines[path] = node.start_mark.line + 1
+    # A mapping key already holds the line of the key itself; keep it rather than the line where
+    # a block value starts (the first child), so that "missing key" points at the parent key.
+    located.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:

@@ -1,0 +1,41 @@
+"""``create_app``: the FastAPI application over one ``Charter``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from charter import __version__
+from charter.api import errors
+from charter.api.limits import BodySizeLimit
+from charter.api.routes import collection, public
+from charter.config import Settings
+from charter.facade import Charter
+
+
+def create_app(settings: Settings | None = None, charter: Charter | None = None) -> FastAPI:
+    """Build the app; it opens a ``Charter`` from ``settings`` unless one is given."""
+    settings = settings or Settings()
+    owned = charter is None
+    instance = charter or Charter.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            instance.close()
+
+    app = FastAPI(
+        title="Charter",
+        version=__version__,
+        summary="The privacy policy, executable: collection, consent and rights under one manifest.",
+        lifespan=lifespan,
+    )
+    app.state.charter = instance
+    errors.install(app)
+    app.include_router(public.router)
+    app.include_router(collection.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,18 @@
+"""Time is a parameter: services take a clock so that tests and dry runs can set it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def fixed_clock(at: dt.datetime) -> Clock:
+    if at.tzinfo is None:
+        raise ValueError("a clock must be timezone-aware (UTC)")
+    return lambda: at

@@ -1,0 +1,58 @@
+"""The public privacy policy, rendered from the manifest (nothing in it is written twice)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from charter.domain.errors import NotFound
+from charter.manifest.models import LegalBasis, Manifest
+
+BASIS_TEXT = {
+    LegalBasis.CONSENT: "your consent",
+    LegalBasis.CONTRACT: "performance of a contract with you",
+    LegalBasis.LEGITIMATE_INTEREST: "our legitimate interests",
+    LegalBasis.LEGAL_OBLIGATION: "a legal obligation",
+    LegalBasis.VITAL_INTEREST: "protection of someone's vital interests",
+    LegalBasis.PUBLIC_TASK: "a task in the public interest",
+}
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("charter.manifest", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def policy_context(manifest: Manifest, brand: str | None = None) -> dict[str, Any]:
+    if brand is not None and brand not in manifest.brands:
+        raise NotFound(f"no brand '{brand}' in the manifest", code="unknown_brand")
+    touchpoints = {
+        key: tp
+        for key, tp in manifest.touchpoints.items()
+        if brand is None or brand in manifest.touchpoint_brands(tp)
+    }
+    by_basis: dict[LegalBasis, list[str]] = defaultdict(list)
+    for purpose in manifest.purposes.values():
+        by_basis[purpose.legal_basis].append(purpose.name)
+    return {
+        "m": manifest,
+        "policy": manifest.policy,
+        "brand": manifest.brands[brand] if brand else None,
+        "touchpoints": touchpoints,
+        "categories": manifest.data_categories,
+        "basis_text": BASIS_TEXT,
+        "by_basis": dict(by_basis),
+    }
+
+
+def render_policy_html(manifest: Manifest, brand: str | None = None) -> str:
+    """The policy as a complete, accessible HTML page (per brand when ``brand`` is given)."""
+    return _environment().get_template("policy.html.j2").render(**policy_context(manifest, brand))

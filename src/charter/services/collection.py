@@ -1,0 +1,208 @@
+"""Collection at a touchpoint: only what the manifest declares, never a card number.
+
+A submission is checked whole before anything is written (deny by default, GDPR Art. 5(1)(c)):
+an undeclared identity or field, a value of the wrong type, a consent the touchpoint does not
+offer, or a payment card number anywhere refuses the submission and leaves the store as it was.
+The person is found by any identity already known; when the identities given belong to two
+subjects, those are linked into one (the oldest survives and the others become aliases).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from charter.domain.cards import refuse_card_data
+from charter.domain.categories import covered_by_any
+from charter.domain.clock import Clock
+from charter.domain.errors import InvalidInput, InvalidValue, NotFound, UndeclaredField
+from charter.manifest.models import IDENTITY_CATEGORIES, IdentityKind, Manifest, Touchpoint
+from charter.services.values import normalise_identity, validate_field
+from charter.storage.store import Store
+from charter.storage.subjects import IdentityKey, NewConsent, NewValue, SubjectRepository
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    purpose: str
+    notice: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    brand: str
+    identities: dict[str, Any]
+    data: dict[str, Any] = field(default_factory=dict)
+    consents: list[ConsentInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredField:
+    field: str
+    category: str
+    purposes: list[str]
+
+
+@dataclass(frozen=True)
+class SubmissionReceipt:
+    subject_id: str
+    submission_id: str
+    stored: list[StoredField]
+    consents: list[str]
+
+
+@dataclass(frozen=True)
+class _Checked:
+    identities: list[tuple[IdentityKind, str]]
+    values: list[NewValue]
+    consents: list[tuple[ConsentInput, int]]
+    stored: list[StoredField]
+
+
+def notice_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class CollectionService:
+    def __init__(self, manifest: Manifest, store: Store, clock: Clock) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.clock = clock
+
+    def submit(self, touchpoint_key: str, submission: Submission) -> SubmissionReceipt:
+        touchpoint = self.manifest.touchpoints.get(touchpoint_key)
+        if touchpoint is None:
+            raise NotFound(f"no touchpoint '{touchpoint_key}' in the manifest", code="unknown_touchpoint")
+        checked = self._check(touchpoint_key, touchpoint, submission)
+        try:
+            return self._write(touchpoint_key, submission, checked)
+        except IntegrityError:
+            # Another request created one of these identities at the same moment; now it exists,
+            # so a second attempt links to it instead of colliding.
+            return self._write(touchpoint_key, submission, checked)
+
+    def _purposes_for(self, touchpoint: Touchpoint, category: str) -> list[str]:
+        return [
+            key
+            for key in touchpoint.purposes
+            if covered_by_any(category, self.manifest.purposes[key].categories)
+        ]
+
+    def _check(self, key: str, touchpoint: Touchpoint, submission: Submission) -> _Checked:
+        refuse_card_data(
+            {
+                "identities": submission.identities,
+                "data": submission.data,
+                "consents": [c.notice for c in submission.consents],
+            }
+        )
+        if submission.brand not in self.manifest.brands:
+            raise InvalidInput(f"no brand '{submission.brand}' in the manifest", code="unknown_brand")
+        if submission.brand not in self.manifest.touchpoint_brands(touchpoint):
+            raise InvalidInput(
+                f"touchpoint '{key}' is not offered by brand '{submission.brand}'",
+                code="brand_not_offered",
+            )
+        region = self.manifest.policy.default_phone_region
+        stored: list[StoredField] = []
+        identities: list[tuple[IdentityKind, str]] = []
+        for name, value in submission.identities.items():
+            if name not in touchpoint.identities:
+                raise UndeclaredField(
+                    f"'identities.{name}' is not an identity touchpoint '{key}' declares "
+                    f"(declared: {', '.join(touchpoint.identities)})"
+                )
+            if value is None:
+                continue
+            kind = IdentityKind(name)
+            identities.append((kind, normalise_identity(kind, value, region)))
+            category = IDENTITY_CATEGORIES[kind]
+            stored.append(StoredField(f"identities.{name}", category, self._purposes_for(touchpoint, category)))
+        if not identities:
+            raise InvalidInput(
+                f"give at least one identity ({', '.join(touchpoint.identities)})",
+                code="identity_required",
+            )
+        values: list[NewValue] = []
+        for name, value in submission.data.items():
+            spec = touchpoint.fields.get(name)
+            if spec is None:
+                raise UndeclaredField(
+                    f"'data.{name}' is not a field touchpoint '{key}' declares; undeclared data is "
+                    "never collected"
+                )
+            if value is None:
+                continue
+            canonical = validate_field(spec, value, f"data.{name}", region)
+            purposes = self._purposes_for(touchpoint, spec.category)
+            values.append(NewValue(name, spec.category, purposes, canonical))
+            stored.append(StoredField(name, spec.category, purposes))
+        given = {value.field for value in values}
+        for name, spec in touchpoint.fields.items():
+            if spec.required and name not in given:
+                raise InvalidValue(f"'data.{name}' is required at touchpoint '{key}'", code="missing_field")
+        consents: list[tuple[ConsentInput, int]] = []
+        for index, consent in enumerate(submission.consents):
+            if consent.purpose not in touchpoint.consent_purposes:
+                raise InvalidInput(
+                    f"consents[{index}]: touchpoint '{key}' does not ask consent for "
+                    f"'{consent.purpose}'",
+                    code="consent_not_offered",
+                )
+            if any(earlier.purpose == consent.purpose for earlier, _ in consents):
+                raise InvalidInput(
+                    f"consents[{index}]: '{consent.purpose}' is given twice", code="duplicate_consent"
+                )
+            if not consent.notice.strip():
+                raise InvalidValue(f"consents[{index}].notice: the text shown must be recorded")
+            consents.append((consent, self.manifest.purposes[consent.purpose].notice_version))
+        return _Checked(identities, values, consents, stored)
+
+    def _write(self, key: str, submission: Submission, checked: _Checked) -> SubmissionReceipt:
+        now = self.clock()
+        vault = self.store.vault
+        hashed = [
+            (IdentityKey(kind.value, vault.lookup_hash(kind.value, value)), value)
+            for kind, value in checked.identities
+        ]
+        with self.store.write() as connection:
+            repo = SubjectRepository(connection, vault)
+            owners = repo.owners([identity for identity, _ in hashed])
+            matched = set(owners.values())
+            if not matched:
+                subject_id = repo.create(now)
+            else:
+                subject_id = repo.oldest(matched)
+                if len(matched) > 1:
+                    repo.merge(subject_id, matched - {subject_id}, now)
+            repo.add_identities(
+                subject_id,
+                new=[(identity, value) for identity, value in hashed if identity not in owners],
+                seen=[identity for identity, _ in hashed if identity in owners],
+                now=now,
+            )
+            new_consents = []
+            for consent, version in checked.consents:
+                digest = notice_hash(consent.notice)
+                repo.store_notice(digest, consent.notice, now)
+                new_consents.append(
+                    NewConsent(consent.purpose, version, "given", digest, "form_checkbox")
+                )
+            submission_id = repo.record_submission(
+                subject_id,
+                brand=submission.brand,
+                touchpoint=key,
+                policy_version=self.manifest.policy.version,
+                values=checked.values,
+                consents=new_consents,
+                now=now,
+            )
+        return SubmissionReceipt(
+            subject_id=subject_id,
+            submission_id=submission_id,
+            stored=checked.stored,
+            consents=[consent.purpose for consent, _ in checked.consents],
+        )

@@ -1,0 +1,95 @@
+"""Bearer tokens for staff and services. Only a SHA-256 of each token is stored.
+
+Tokens carry 256 bits of randomness, so a fast hash is enough (there is nothing to brute-force,
+unlike a password), and lookups stay cheap on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from charter.domain.clock import Clock
+from charter.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from charter.domain.permissions import Permission, Role, allowed
+from charter.storage.store import Store
+from charter.storage.tables import api_tokens
+
+_PREFIX = "chr_"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: str
+    role: Role
+    name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    token_id: str
+    role: Role
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenService:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def create(self, role: str, name: str = "") -> IssuedToken:
+        try:
+            checked = Role(role)
+        except ValueError:
+            raise InvalidInput(
+                f"no role '{role}' (roles: {', '.join(r.value for r in Role)})", code="unknown_role"
+            ) from None
+        token_id = secrets.token_hex(8)
+        token = f"{_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+        with self.store.write() as connection:
+            connection.execute(
+                insert(api_tokens).values(
+                    id=token_id,
+                    token_hash=_digest(token),
+                    role=checked.value,
+                    name=name or checked.value,
+                    created_at=self.clock(),
+                )
+            )
+        return IssuedToken(token_id, checked, name or checked.value, token)
+
+    def revoke(self, token_id: str) -> None:
+        with self.store.write() as connection:
+            done = connection.execute(
+                update(api_tokens)
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=self.clock())
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"no active token '{token_id}'", code="unknown_token")
+
+    def authenticate(self, token: str | None) -> Caller:
+        if not token or not token.startswith(_PREFIX):
+            raise Unauthorized("a bearer token is required (Authorization: Bearer chr_...)")
+        with self.store.read() as connection:
+            row = connection.execute(
+                select(api_tokens.c.id, api_tokens.c.role).where(
+                    api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None)
+                )
+            ).one_or_none()
+        if row is None:
+            raise Unauthorized("the bearer token is unknown or revoked")
+        return Caller(row.id, Role(row.role))
+
+    def authorise(self, token: str | None, permission: Permission) -> Caller:
+        caller = self.authenticate(token)
+        if not allowed(caller.role, permission):
+            raise Forbidden(f"role '{caller.role.value}' may not {permission.value.replace('_', ' ')}")
+        return caller

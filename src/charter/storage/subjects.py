@@ -1,0 +1,296 @@
+"""Subjects, their identities and their collected values. Repositories never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
+
+from charter.storage.tables import (
+    consent_events,
+    identities,
+    notices,
+    personal_values,
+    subject_aliases,
+    subjects,
+    submissions,
+)
+from charter.storage.vault import Vault
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityKey:
+    kind: str
+    lookup_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NewValue:
+    field: str
+    category: str
+    purposes: list[str]
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class NewConsent:
+    purpose: str
+    purpose_version: int
+    action: str
+    notice_hash: str
+    method: str
+
+
+class SubjectRepository:
+    """Reads and writes one connection's subjects; the caller owns the transaction."""
+
+    def __init__(self, connection: Connection, vault: Vault) -> None:
+        self.connection = connection
+        self.vault = vault
+        self._keys: dict[str, bytes] = {}
+
+    def owners(self, keys: Sequence[IdentityKey]) -> dict[IdentityKey, str]:
+        """The subject holding each identity that is already known."""
+        if not keys:
+            return {}
+        rows = self.connection.execute(
+            select(identities.c.kind, identities.c.lookup_hash, identities.c.subject_id).where(
+                tuple_(identities.c.kind, identities.c.lookup_hash).in_(
+                    [(key.kind, key.lookup_hash) for key in keys]
+                )
+            )
+        )
+        return {IdentityKey(row.kind, bytes(row.lookup_hash)): row.subject_id for row in rows}
+
+    def resolve(self, subject_id: str) -> str | None:
+        """The current id of a subject, following merges; ``None`` when unknown."""
+        if self.connection.scalar(select(subjects.c.id).where(subjects.c.id == subject_id)):
+            return subject_id
+        return self.connection.scalar(
+            select(subject_aliases.c.subject_id).where(subject_aliases.c.alias_id == subject_id)
+        )
+
+    def create(self, now: dt.datetime) -> str:
+        subject_id = str(uuid.uuid4())
+        data_key = self.vault.new_data_key()
+        self.connection.execute(
+            insert(subjects).values(
+                id=subject_id,
+                wrapped_key=self.vault.wrap(subject_id, data_key),
+                key_id=self.vault.key_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self._keys[subject_id] = data_key
+        return subject_id
+
+    def data_key(self, subject_id: str) -> bytes:
+        if subject_id not in self._keys:
+            wrapped = self.connection.scalar(
+                select(subjects.c.wrapped_key).where(subjects.c.id == subject_id)
+            )
+            if wrapped is None:
+                raise LookupError(subject_id)
+            self._keys[subject_id] = self.vault.unwrap(subject_id, bytes(wrapped))
+        return self._keys[subject_id]
+
+    def oldest(self, subject_ids: Iterable[str]) -> str:
+        row = self.connection.execute(
+            select(subjects.c.id)
+            .where(subjects.c.id.in_(list(subject_ids)))
+            .order_by(subjects.c.created_at, subjects.c.id)
+            .limit(1)
+        ).one()
+        return str(row.id)
+
+    def merge(self, survivor: str, others: Iterable[str], now: dt.datetime) -> None:
+        """Fold ``others`` into ``survivor``: identities, values and history move; ids alias.
+
+        Sealed values are re-encrypted under the survivor's key, because each subject's key
+        must cover exactly its own data for erasure by key destruction to be complete.
+        """
+        target_key = self.data_key(survivor)
+        for other in others:
+            source_key = self.data_key(other)
+            for table, label_of in (
+                (identities, lambda row: f"identity:{row.kind}"),
+                (personal_values, lambda row: f"value:{row.touchpoint}.{row.field}"),
+            ):
+                for row in self.connection.execute(
+                    select(table).where(table.c.subject_id == other)
+                ).all():
+                    value = Vault.open(source_key, other, label_of(row), bytes(row.value_sealed))
+                    resealed = Vault.seal(target_key, survivor, label_of(row), value)
+                    self.connection.execute(
+                        update(table)
+                        .where(table.c.id == row.id)
+                        .values(subject_id=survivor, value_sealed=resealed)
+                    )
+            for table in (submissions, consent_events):
+                self.connection.execute(
+                    update(table).where(table.c.subject_id == other).values(subject_id=survivor)
+                )
+            self.connection.execute(
+                update(subject_aliases)
+                .where(subject_aliases.c.subject_id == other)
+                .values(subject_id=survivor)
+            )
+            self.connection.execute(delete(subjects).where(subjects.c.id == other))
+            self.connection.execute(
+                insert(subject_aliases).values(alias_id=other, subject_id=survivor, merged_at=now)
+            )
+            self._keys.pop(other, None)
+        self.connection.execute(
+            update(subjects).where(subjects.c.id == survivor).values(updated_at=now)
+        )
+
+    def add_identities(
+        self,
+        subject_id: str,
+        new: Sequence[tuple[IdentityKey, str]],
+        seen: Sequence[IdentityKey],
+        now: dt.datetime,
+    ) -> None:
+        data_key = self.data_key(subject_id)
+        if new:
+            self.connection.execute(
+                insert(identities),
+                [
+                    {
+                        "subject_id": subject_id,
+                        "kind": key.kind,
+                        "lookup_hash": key.lookup_hash,
+                        "value_sealed": Vault.seal(data_key, subject_id, f"identity:{key.kind}", value),
+                        "created_at": now,
+                        "last_seen_at": now,
+                    }
+                    for key, value in new
+                ],
+            )
+        if seen:
+            self.connection.execute(
+                update(identities)
+                .where(
+                    tuple_(identities.c.kind, identities.c.lookup_hash).in_(
+                        [(key.kind, key.lookup_hash) for key in seen]
+                    )
+                )
+                .values(last_seen_at=now)
+            )
+
+    def record_submission(
+        self,
+        subject_id: str,
+        *,
+        brand: str,
+        touchpoint: str,
+        policy_version: str,
+        values: Sequence[NewValue],
+        consents: Sequence[NewConsent],
+        now: dt.datetime,
+    ) -> str:
+        submission_id = str(uuid.uuid4())
+        self.connection.execute(
+            insert(submissions).values(
+                id=submission_id,
+                subject_id=subject_id,
+                brand=brand,
+                touchpoint=touchpoint,
+                policy_version=policy_version,
+                received_at=now,
+            )
+        )
+        data_key = self.data_key(subject_id)
+        if values:
+            self.connection.execute(
+                insert(personal_values),
+                [
+                    {
+                        "subject_id": subject_id,
+                        "submission_id": submission_id,
+                        "brand": brand,
+                        "touchpoint": touchpoint,
+                        "field": value.field,
+                        "category": value.category,
+                        "purposes": value.purposes,
+                        "value_sealed": Vault.seal(
+                            data_key, subject_id, f"value:{touchpoint}.{value.field}", value.value
+                        ),
+                        "collected_at": now,
+                        "last_activity_at": now,
+                    }
+                    for value in values
+                ],
+            )
+        if consents:
+            self.connection.execute(
+                insert(consent_events),
+                [
+                    {
+                        "subject_id": subject_id,
+                        "brand": brand,
+                        "purpose": consent.purpose,
+                        "purpose_version": consent.purpose_version,
+                        "action": consent.action,
+                        "notice_hash": consent.notice_hash,
+                        "policy_version": policy_version,
+                        "touchpoint": touchpoint,
+                        "submission_id": submission_id,
+                        "method": consent.method,
+                        "occurred_at": now,
+                    }
+                    for consent in consents
+                ],
+            )
+        self.connection.execute(
+            update(subjects).where(subjects.c.id == subject_id).values(updated_at=now)
+        )
+        return submission_id
+
+    def store_notice(self, notice_hash: str, text: str, now: dt.datetime) -> None:
+        """Keep a notice text once, keyed by its hash (consents reference it)."""
+        exists = self.connection.scalar(select(notices.c.hash).where(notices.c.hash == notice_hash))
+        if exists is None:
+            self.connection.execute(
+                insert(notices).values(hash=notice_hash, text=text, first_shown_at=now)
+            )
+
+    def values_of(self, subject_id: str) -> list[dict[str, Any]]:
+        """Every collected value of a subject, decrypted, oldest first."""
+        data_key = self.data_key(subject_id)
+        rows = self.connection.execute(
+            select(personal_values)
+            .where(personal_values.c.subject_id == subject_id)
+            .order_by(personal_values.c.id)
+        )
+        return [
+            {
+                "touchpoint": row.touchpoint,
+                "brand": row.brand,
+                "field": row.field,
+                "category": row.category,
+                "purposes": row.purposes,
+                "collected_at": row.collected_at,
+                "value": Vault.open(
+                    data_key, subject_id, f"value:{row.touchpoint}.{row.field}", bytes(row.value_sealed)
+                ),
+            }
+            for row in rows
+        ]
+
+    def identities_of(self, subject_id: str) -> list[tuple[str, str]]:
+        data_key = self.data_key(subject_id)
+        rows = self.connection.execute(
+            select(identities.c.kind, identities.c.value_sealed)
+            .where(identities.c.subject_id == subject_id)
+            .order_by(identities.c.id)
+        )
+        return [
+            (row.kind, Vault.open(data_key, subject_id, f"identity:{row.kind}", bytes(row.value_sealed)))
+            for row in rows
+        ]
