@@ -1,0 +1,166 @@
+"""The ``charter`` command: thin calls into the Python API.
+
+Exit codes: 0 success, 1 a finding or a failure (messages on stderr name the file, key or field
+at fault), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from charter.config import Settings
+from charter.domain.errors import CharterError
+
+app = typer.Typer(
+    name="charter",
+    help="Charter makes a privacy policy executable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+policy_app = typer.Typer(help="Check and render the manifest's policy.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens for staff and services.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def init() -> None:
+    """Create charter.yaml (from the example group), the key file and the database."""
+    from charter.bootstrap import initialise
+
+    settings = Settings()
+    try:
+        report = initialise(settings)
+    except CharterError as exc:
+        raise fail(exc.message) from None
+    if report.manifest_written:
+        out.print(f"wrote {settings.manifest} (the example music group; edit it to yours)")
+    else:
+        out.print(f"kept {settings.manifest}")
+    if report.key_written:
+        out.print(f"wrote {settings.key_file} (master key: back it up, keep it secret)")
+    else:
+        out.print(f"kept {settings.key_file}")
+    out.print(f"database at schema revision {report.revision}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API, the policy page and the health probe."""
+    import uvicorn
+
+    from charter.api import create_app
+
+    settings = Settings()
+    try:
+        application = create_app(settings)
+    except CharterError as exc:
+        raise fail(exc.message) from None
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[Path | None, typer.Argument(help="Manifest file (default: CHARTER_MANIFEST).")] = None,
+) -> None:
+    """Load and lint a manifest; list every problem and exit 1 if there is any."""
+    from charter.manifest import check_manifest
+
+    path = file or Settings().manifest
+    problems = check_manifest(path)
+    for problem in problems:
+        err.print(problem, highlight=False, soft_wrap=True, markup=False)
+    if problems:
+        err.print(f"{len(problems)} problem(s) in {path}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"{path}: sound", highlight=False)
+
+
+@policy_app.command("render")
+def policy_render(
+    brand: Annotated[str | None, typer.Option(help="Render one brand's page.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
+) -> None:
+    """Render the public policy as HTML."""
+    from charter.manifest import load_manifest
+    from charter.manifest.render import render_policy_html
+
+    try:
+        html = render_policy_html(load_manifest(Settings().manifest), brand)
+    except CharterError as exc:
+        raise fail(exc.message) from None
+    if output is None:
+        sys.stdout.write(html)
+    else:
+        output.write_text(html, encoding="utf-8")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin, privacy_officer, support, service or auditor.")],
+    name: Annotated[str, typer.Option(help="Who or what holds it.")] = "",
+) -> None:
+    """Print a new bearer token (shown once; only its hash is stored)."""
+    from charter.domain.permissions import Role
+    from charter.facade import Charter
+
+    if role not in {r.value for r in Role}:
+        err.print(f"error: no role '{role}' (roles: {', '.join(r.value for r in Role)})")
+        raise typer.Exit(2)
+    try:
+        with Charter.open() as charter:
+            issued = charter.create_token(role, name)
+    except CharterError as exc:
+        raise fail(exc.message) from None
+    err.print(f"token {issued.id} for role {issued.role.value}; store it now, it is not shown again")
+    sys.stdout.write(issued.token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke a token by its id."""
+    from charter.facade import Charter
+
+    try:
+        with Charter.open() as charter:
+            charter.revoke_token(token_id)
+    except CharterError as exc:
+        raise fail(exc.message) from None
+    out.print(f"revoked {token_id}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending schema migrations."""
+    from charter.storage import migrate
+    from charter.storage.engine import make_engine
+
+    engine = make_engine(Settings().database_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    out.print(f"database at schema revision {migrate.head_revision()}")
+
+
+def main() -> None:
+    app()
