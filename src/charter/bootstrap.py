@@ -26,16 +26,19 @@ def example_manifest_text() -> str:
 
 def open_store(settings: Settings, *, check_schema: bool = True) -> Store:
     engine = make_engine(settings.database_url)
-    if check_schema:
-        current, head = migrate.current_revision(engine), migrate.head_revision()
-        if current != head:
-            engine.dispose()
-            state = f"at revision {current}" if current else "not initialised"
-            raise SchemaOutdated(
-                f"the database is {state}, Charter needs {head}: run `charter db upgrade` "
-                "(or `charter init` for a new installation)"
-            )
-    return Store(engine, Vault(MasterKey.from_file(settings.key_file)))
+    try:
+        if check_schema:
+            current, head = migrate.current_revision(engine), migrate.head_revision()
+            if current != head:
+                state = f"at revision {current}" if current else "not initialised"
+                raise SchemaOutdated(
+                    f"the database is {state}, Charter needs {head}: run `charter db upgrade` "
+                    "(or `charter init` for a new installation)"
+                )
+        return Store(engine, Vault(MasterKey.from_file(settings.key_file)))
+    except BaseException:
+        engine.dispose()
+        raise
 
 
 def load(settings: Settings) -> tuple[Manifest, Store]:

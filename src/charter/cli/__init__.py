@@ -30,8 +30,8 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> typer.Exit:

@@ -86,6 +86,12 @@ def parse_manifest(text: str, source: str = "charter.yaml") -> tuple[Manifest, d
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        # Where PyYAML noticed the fault can be far from its cause (an unclosed quote is noticed
+        # at the end of the file), so also name the line of the construct it was reading.
+        context = getattr(exc, "context", None)
+        start = getattr(exc, "context_mark", None)
+        if context and start is not None and (mark is None or start.line != mark.line):
+            problem += f" ({context} started at line {start.line + 1})"
         raise ManifestError([f"{source}{line}: not valid YAML: {problem}"]) from None
     if node is None:
         raise ManifestError([f"{source}: the manifest is empty"])
