@@ -32,7 +32,7 @@ def normalise_email(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise InvalidValue(f"{where}: must be an email address (a string)")
     try:
-        checked = validate_email(value, check_deliverability=False)
+        checked = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError:
         raise InvalidValue(f"{where}: is not a valid email address") from None
     return str(checked.normalized).lower()
