@@ -76,7 +76,9 @@ def test_commands_on_an_uninitialised_database_say_what_to_do(workdir: Path) -> 
 def test_policy_check_lists_every_problem_with_file_and_line(tmp_path: Path) -> None:
     broken = (FIXTURES / "minimal.yaml").read_text()
     broken = broken.replace("    legitimate_interest: Improving our products and websites.\n", "")
-    broken = broken.replace("    transfer: {mechanism: standard_contractual_clauses, module: 2}\n", "")
+    broken = broken.replace(
+        "    transfer: {mechanism: standard_contractual_clauses, module: 2}\n", ""
+    )
     path = tmp_path / "broken.yaml"
     path.write_text(broken)
     result = runner.invoke(app, ["policy", "check", str(path)])
@@ -89,7 +91,9 @@ def test_policy_check_lists_every_problem_with_file_and_line(tmp_path: Path) -> 
 
 def test_policy_check_reports_unknown_keys_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "typo.yaml"
-    path.write_text((FIXTURES / "minimal.yaml").read_text().replace("  child_age: 18", "  chld_age: 18"))
+    path.write_text(
+        (FIXTURES / "minimal.yaml").read_text().replace("  child_age: 18", "  chld_age: 18")
+    )
     result = runner.invoke(app, ["policy", "check", str(path)])
     assert result.exit_code == 1
     assert f"{path}:18: policy.chld_age: unknown key" in result.stderr

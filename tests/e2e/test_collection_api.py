@@ -69,11 +69,18 @@ def test_submission_is_stored_under_declared_purposes(
     ("body", "named"),
     [
         (purchase(data={"name": "Ann", "shipping_address": "x", "nickname": "A"}), "data.nickname"),
-        (purchase(identities={"email": "a@example.org", "cookie_id": "abcdefgh12"}), "identities.cookie_id"),
+        (
+            purchase(identities={"email": "a@example.org", "cookie_id": "abcdefgh12"}),
+            "identities.cookie_id",
+        ),
     ],
 )
 def test_undeclared_field_is_refused_by_name(
-    client: TestClient, service_headers: dict[str, str], charter: Charter, body: dict[str, Any], named: str
+    client: TestClient,
+    service_headers: dict[str, str],
+    charter: Charter,
+    body: dict[str, Any],
+    named: str,
 ) -> None:
     before = row_counts(charter)
     response = client.post(PURCHASE, json=body, headers=service_headers)
@@ -113,7 +120,9 @@ def test_malformed_json_is_400(client: TestClient, service_headers: dict[str, st
     assert response.json()["error"]["code"] == "malformed_json"
 
 
-def test_oversized_body_is_413(client: TestClient, service_headers: dict[str, str], charter: Charter) -> None:
+def test_oversized_body_is_413(
+    client: TestClient, service_headers: dict[str, str], charter: Charter
+) -> None:
     before = row_counts(charter)
     body = purchase(data={"name": "A" * 70_000, "shipping_address": "x"})
     response = client.post(PURCHASE, json=body, headers=service_headers)
@@ -137,18 +146,48 @@ def test_oversized_body_is_413(client: TestClient, service_headers: dict[str, st
     [
         ("/v1/touchpoints/nope/submissions", purchase(), 404, "unknown_touchpoint"),
         (PURCHASE, purchase(brand="nobrand"), 422, "unknown_brand"),
-        (SUPPORT, {"brand": "zeta", "identities": {"email": "a@example.org"}}, 422, "brand_not_offered"),
+        (
+            SUPPORT,
+            {"brand": "zeta", "identities": {"email": "a@example.org"}},
+            422,
+            "brand_not_offered",
+        ),
         (PURCHASE, purchase(identities={}), 422, "identity_required"),
         (PURCHASE, purchase(identities={"email": "not-an-email"}), 422, "invalid_value"),
-        (PURCHASE, purchase(data={"name": "Ann", "shipping_address": "x", "phone": "12"}), 422, "invalid_value"),
+        (
+            PURCHASE,
+            purchase(data={"name": "Ann", "shipping_address": "x", "phone": "12"}),
+            422,
+            "invalid_value",
+        ),
         (PURCHASE, purchase(data={"name": "Ann"}), 422, "missing_field"),
         (PURCHASE, purchase(data={"name": 7, "shipping_address": "x"}), 422, "invalid_value"),
-        (SUPPORT, {"brand": "acme", "identities": {"email": "a@example.org"},
-                   "data": {"date_of_birth": "31/12/2001"}}, 422, "invalid_value"),
-        (SUPPORT, {"brand": "acme", "identities": {"email": "a@example.org"},
-                   "consents": [{"purpose": "marketing_email", "notice": "n"}]}, 422, "consent_not_offered"),
-        (PURCHASE, purchase(consents=[{"purpose": "marketing_email", "notice": "n"}] * 2), 422,
-         "duplicate_consent"),
+        (
+            SUPPORT,
+            {
+                "brand": "acme",
+                "identities": {"email": "a@example.org"},
+                "data": {"date_of_birth": "31/12/2001"},
+            },
+            422,
+            "invalid_value",
+        ),
+        (
+            SUPPORT,
+            {
+                "brand": "acme",
+                "identities": {"email": "a@example.org"},
+                "consents": [{"purpose": "marketing_email", "notice": "n"}],
+            },
+            422,
+            "consent_not_offered",
+        ),
+        (
+            PURCHASE,
+            purchase(consents=[{"purpose": "marketing_email", "notice": "n"}] * 2),
+            422,
+            "duplicate_consent",
+        ),
         (PURCHASE, {"brand": "acme"}, 422, "invalid_request"),
         (PURCHASE, [1, 2], 422, "invalid_request"),
     ],
@@ -174,14 +213,20 @@ def test_identities_link_across_touchpoints(
 ) -> None:
     signup = client.post(
         SIGNUP,
-        json={"brand": "zeta", "identities": {"email": "bo@example.org", "cookie_id": "ck-000000001"},
-              "data": {"name": "Bo"}},
+        json={
+            "brand": "zeta",
+            "identities": {"email": "bo@example.org", "cookie_id": "ck-000000001"},
+            "data": {"name": "Bo"},
+        },
         headers=service_headers,
     ).json()
     ticket = client.post(
         SUPPORT,
-        json={"brand": "acme", "identities": {"phone": "+1 401 555 0100", "device_serial": "ak-12 34"},
-              "data": {"message": "My keyboard squeaks."}},
+        json={
+            "brand": "acme",
+            "identities": {"phone": "+1 401 555 0100", "device_serial": "ak-12 34"},
+            "data": {"message": "My keyboard squeaks."},
+        },
         headers=service_headers,
     ).json()
     assert ticket["subject_id"] != signup["subject_id"]
@@ -195,8 +240,14 @@ def test_identities_link_across_touchpoints(
     # A ticket naming both the email and the phone links the two subjects into the older one.
     linked = client.post(
         SUPPORT,
-        json={"brand": "acme", "identities": {"email": "bo@example.org", "phone": "(401) 555-0100",
-                                               "device_serial": "AK-1234"}},
+        json={
+            "brand": "acme",
+            "identities": {
+                "email": "bo@example.org",
+                "phone": "(401) 555-0100",
+                "device_serial": "AK-1234",
+            },
+        },
         headers=service_headers,
     ).json()
     assert linked["subject_id"] == signup["subject_id"]
@@ -218,7 +269,11 @@ def test_linked_subject_keeps_all_values_readable(
     ).json()
     second = client.post(
         SUPPORT,
-        json={"brand": "acme", "identities": {"email": "cy@example.org"}, "data": {"message": "two"}},
+        json={
+            "brand": "acme",
+            "identities": {"email": "cy@example.org"},
+            "data": {"message": "two"},
+        },
         headers=service_headers,
     ).json()
     both = client.post(
@@ -240,7 +295,13 @@ def test_linked_subject_keeps_all_values_readable(
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("service", 201), ("admin", 201), ("support", 403), ("auditor", 403), ("privacy_officer", 403)],
+    [
+        ("service", 201),
+        ("admin", 201),
+        ("support", 403),
+        ("auditor", 403),
+        ("privacy_officer", 403),
+    ],
 )
 def test_collection_needs_a_service_or_admin_token(
     client: TestClient, charter: Charter, role: str, status: int
@@ -254,8 +315,12 @@ def test_collection_needs_a_service_or_admin_token(
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer chr_unknown_token"}, {"Authorization": "Basic dXNlcjpwYXNz"},
-     {"Authorization": "Bearer "}],
+    [
+        {},
+        {"Authorization": "Bearer chr_unknown_token"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer "},
+    ],
 )
 def test_missing_or_unknown_token_is_401(client: TestClient, headers: dict[str, str]) -> None:
     response = client.post(PURCHASE, json=purchase(), headers=headers)
@@ -274,7 +339,9 @@ def test_revoked_token_is_refused(client: TestClient, charter: Charter) -> None:
 def test_touchpoint_catalogue_lists_fields_and_consent_notices(
     client: TestClient, service_headers: dict[str, str]
 ) -> None:
-    catalogue = {tp["key"]: tp for tp in client.get("/v1/touchpoints", headers=service_headers).json()}
+    catalogue = {
+        tp["key"]: tp for tp in client.get("/v1/touchpoints", headers=service_headers).json()
+    }
     assert catalogue["support"]["brands"] == ["acme"]
     assert "Send me news" in catalogue["purchase"]["consent_purposes"]["marketing_email"]
 

@@ -55,8 +55,7 @@ def test_stored_columns_are_ciphertext_on_every_database(charter: Charter) -> No
     subject_id = _submit(charter)
     with charter.store.read() as connection:
         sealed = [
-            bytes(row[0])
-            for row in connection.execute(select(personal_values.c.value_sealed))
+            bytes(row[0]) for row in connection.execute(select(personal_values.c.value_sealed))
         ] + [bytes(row[0]) for row in connection.execute(select(identities.c.value_sealed))]
         dumped = " ".join(
             str(value)
@@ -70,7 +69,9 @@ def test_stored_columns_are_ciphertext_on_every_database(charter: Charter) -> No
     assert NAME not in dumped and EMAIL not in dumped and subject_id in dumped
 
 
-def test_a_wrong_master_key_cannot_read_values(charter: Charter, settings: Settings, tmp_path: Path) -> None:
+def test_a_wrong_master_key_cannot_read_values(
+    charter: Charter, settings: Settings, tmp_path: Path
+) -> None:
     from charter.storage.store import Store
     from charter.storage.subjects import SubjectRepository
     from charter.storage.vault import DecryptionError, MasterKey, Vault, create_key_file

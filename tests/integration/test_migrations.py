@@ -35,7 +35,13 @@ def test_sqlite_connections_are_set_up_for_safety(tmp_path: object) -> None:
         with engine.connect() as connection:
             pragma = {
                 name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout", "secure_delete", "synchronous")
+                for name in (
+                    "journal_mode",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "secure_delete",
+                    "synchronous",
+                )
             }
     finally:
         engine.dispose()

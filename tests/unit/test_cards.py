@@ -8,8 +8,15 @@ from hypothesis import strategies as st
 
 from charter.domain.cards import contains_card_number, find_card_number, luhn_valid
 
-CARDS = ["4111111111111111", "5500000000000004", "340000000000009", "6011000000000004",
-         "3530111333300000", "4222222222222", "6304000000000000018"]
+CARDS = [
+    "4111111111111111",
+    "5500000000000004",
+    "340000000000009",
+    "6011000000000004",
+    "3530111333300000",
+    "4222222222222",
+    "6304000000000000018",
+]
 
 
 @pytest.mark.parametrize(
@@ -55,8 +62,11 @@ def test_find_names_the_path_in_nested_json() -> None:
     assert find_card_number({"ok": True, "none": None, "f": 1.5}) is None
 
 
-@given(st.sampled_from(CARDS), st.text(alphabet="abc .,:;!?\n", max_size=20),
-       st.text(alphabet="abc .,:;!?\n", max_size=20))
+@given(
+    st.sampled_from(CARDS),
+    st.text(alphabet="abc .,:;!?\n", max_size=20),
+    st.text(alphabet="abc .,:;!?\n", max_size=20),
+)
 def test_a_card_is_found_wherever_it_is_embedded(card: str, before: str, after: str) -> None:
     assert contains_card_number(f"{before}{card}{after}")
 

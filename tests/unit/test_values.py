@@ -57,7 +57,11 @@ def test_bad_identities_are_refused_by_name(kind: IdentityKind, value: Any) -> N
         (FieldType.URL, "https://example.org/a", "https://example.org/a"),
         (FieldType.IP_ADDRESS, "2001:db8::1", "2001:db8::1"),
         (FieldType.PAYMENT_TOKEN, "tok_ABC12345", "tok_ABC12345"),
-        (FieldType.ADDRESS, {"city": "Ash Vale", "country": "gb"}, {"city": "Ash Vale", "country": "GB"}),
+        (
+            FieldType.ADDRESS,
+            {"city": "Ash Vale", "country": "gb"},
+            {"city": "Ash Vale", "country": "GB"},
+        ),
     ],
 )
 def test_values_are_canonical(type_: FieldType, value: Any, expected: Any) -> None:

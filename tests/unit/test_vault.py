@@ -28,7 +28,9 @@ def test_key_file_is_private_and_never_overwritten(tmp_path: Path) -> None:
     assert json.loads(before)["master_key"] not in repr(key)
 
 
-@pytest.mark.parametrize("content", ["", "{}", '{"master_key": "c2hvcnQ=", "key_id": "a"}', "not json"])
+@pytest.mark.parametrize(
+    "content", ["", "{}", '{"master_key": "c2hvcnQ=", "key_id": "a"}', "not json"]
+)
 def test_broken_key_files_are_refused(tmp_path: Path, content: str) -> None:
     path = tmp_path / "bad.key"
     path.write_text(content)
@@ -56,9 +58,15 @@ def test_sealed_values_are_bound_to_subject_and_label(vault: Vault) -> None:
 
 
 def test_lookup_hashes_are_keyed_and_separate_kinds(vault: Vault, tmp_path: Path) -> None:
-    assert vault.lookup_hash("email", "a@example.org") == vault.lookup_hash("email", "a@example.org")
-    assert vault.lookup_hash("email", "a@example.org") != vault.lookup_hash("account_id", "a@example.org")
+    assert vault.lookup_hash("email", "a@example.org") == vault.lookup_hash(
+        "email", "a@example.org"
+    )
+    assert vault.lookup_hash("email", "a@example.org") != vault.lookup_hash(
+        "account_id", "a@example.org"
+    )
     other_path = tmp_path / "other.key"
     create_key_file(other_path)
     other = Vault(MasterKey.from_file(other_path))
-    assert other.lookup_hash("email", "a@example.org") != vault.lookup_hash("email", "a@example.org")
+    assert other.lookup_hash("email", "a@example.org") != vault.lookup_hash(
+        "email", "a@example.org"
+    )

@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
     app = FastAPI(
         title="Charter",
         version=__version__,
-        summary="The privacy policy, executable: collection, consent and rights under one manifest.",
+        summary="The privacy policy, executable: collection, consent and rights, one manifest.",
         lifespan=lifespan,
     )
     app.state.charter = instance

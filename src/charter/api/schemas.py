@@ -19,7 +19,7 @@ class ConsentIn(Body):
 class SubmissionIn(Body):
     brand: str = Field(max_length=64)
     identities: dict[str, Any] = Field(
-        description="email, phone, account_id, cookie_id, device_serial: those the touchpoint declares."
+        description="email, phone, account_id, cookie_id, device_serial (as declared)."
     )
     data: dict[str, Any] = Field(default_factory=dict, description="Declared fields only.")
     consents: list[ConsentIn] = Field(default_factory=list, max_length=50)

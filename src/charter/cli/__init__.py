@@ -80,7 +80,9 @@ def serve(
 
 @policy_app.command("check")
 def policy_check(
-    file: Annotated[Path | None, typer.Argument(help="Manifest file (default: CHARTER_MANIFEST).")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="Manifest file (default: CHARTER_MANIFEST).")
+    ] = None,
 ) -> None:
     """Load and lint a manifest; list every problem and exit 1 if there is any."""
     from charter.manifest import check_manifest
@@ -131,7 +133,9 @@ def token_create(
             issued = charter.create_token(role, name)
     except CharterError as exc:
         raise fail(exc.message) from None
-    err.print(f"token {issued.id} for role {issued.role.value}; store it now, it is not shown again")
+    err.print(
+        f"token {issued.id} for role {issued.role.value}; store it now, it is not shown again"
+    )
     sys.stdout.write(issued.token + "\n")
 
 

@@ -1,4 +1,4 @@
-"""Data category keys are dotted paths (fideslang): ``user.contact`` covers ``user.contact.email``."""
+"""Category keys are dotted paths (fideslang): ``user.contact`` covers ``user.contact.email``."""
 
 from __future__ import annotations
 

@@ -50,6 +50,7 @@ def parse_duration(text: str) -> Duration:
         years=parts.get("years", 0),
         months=parts.get("months", 0),
         days=parts.get("days", 0) + 7 * parts.get("weeks", 0),
-        seconds=parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60
+        seconds=parts.get("hours", 0) * 3600
+        + parts.get("minutes", 0) * 60
         + parts.get("seconds", 0),
     )

@@ -57,7 +57,7 @@ class Forbidden(CharterError):
 
 
 class ManifestError(CharterError):
-    """The manifest cannot be loaded; ``problems`` lists every fault, each naming file, line, key."""
+    """The manifest cannot be loaded; ``problems`` lists every fault with file, line and key."""
 
     code = "manifest_invalid"
 

@@ -8,7 +8,7 @@ caller turns into a line number.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from charter.domain.categories import covered_by_any, covers
@@ -16,9 +16,11 @@ from charter.domain.regions import in_region
 from charter.manifest.models import (
     IDENTITY_CATEGORIES,
     LegalBasis,
+    LegalHold,
     Manifest,
     MinorsRule,
     RecipientKind,
+    RetentionRule,
 )
 from charter.manifest.taxonomy import (
     extends_vocabulary,
@@ -84,8 +86,8 @@ def declared_categories(manifest: Manifest) -> Iterator[Problem]:
     for sys_key, system in manifest.systems.items():
         for table_key, table in system.tables.items():
             for column, spec in table.columns.items():
-                path = ("systems", sys_key, "tables", table_key, "columns", column, "category")
-                uses.append((path, spec.category))
+                where: KeyPath = ("systems", sys_key, "tables", table_key, "columns", column)
+                uses.append(((*where, "category"), spec.category))
     collected_paths = {path for _, path, _ in _collected(manifest)}
     for path, category in uses:
         # Collected values need an exact declared category; elsewhere a group key such as
@@ -102,7 +104,10 @@ def purposes_have_bases(manifest: Manifest) -> Iterator[Problem]:
     uses = fideslang_data_uses()
     for key, purpose in manifest.purposes.items():
         path: KeyPath = ("purposes", key)
-        if purpose.legal_basis is LegalBasis.LEGITIMATE_INTEREST and not purpose.legitimate_interest:
+        if (
+            purpose.legal_basis is LegalBasis.LEGITIMATE_INTEREST
+            and not purpose.legitimate_interest
+        ):
             yield Problem(
                 "legitimate_interest_stated",
                 (*path, "legal_basis"),
@@ -162,7 +167,10 @@ def references_resolve(manifest: Manifest) -> Iterator[Problem]:
                 yield Problem(
                     "unknown_purpose", ("recipients", key, "purposes", i), f"no purpose '{name}'"
                 )
-    holders = [("rules", manifest.retention.rules), ("legal_holds", manifest.retention.legal_holds)]
+    holders: list[tuple[str, Sequence[RetentionRule | LegalHold]]] = [
+        ("rules", manifest.retention.rules),
+        ("legal_holds", manifest.retention.legal_holds),
+    ]
     for section, items in holders:
         for index, item in enumerate(items):
             for i, name in enumerate(item.touchpoints):

@@ -64,11 +64,11 @@ def _build(node: yaml.Node, path: Path_, located: _Located, source: str) -> Any:
         return [
             _build(item, (*path, index), located, source) for index, item in enumerate(node.value)
         ]
-    return yaml.SafeLoader(" ").construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return yaml.SafeLoader(" ").construct_object(node, deep=True)
 
 
 def _line_for(path: Path_, lines: dict[Path_, int]) -> int | None:
-    """The line of the deepest known prefix of ``path`` (an absent key is reported at its parent)."""
+    """The line of the deepest known prefix of ``path`` (an absent key is shown at its parent)."""
     for end in range(len(path), -1, -1):
         if path[:end] in lines:
             return lines[path[:end]]
@@ -107,8 +107,8 @@ def parse_manifest(text: str, source: str = "charter.yaml") -> tuple[Manifest, d
         problems = []
         for error in exc.errors(include_url=False):
             loc: Path_ = tuple(part for part in error["loc"] if not _is_union_tag(part))
-            line = _line_for(loc, located.lines)
-            where = f"{source}:{line}" if line is not None else source
+            found = _line_for(loc, located.lines)
+            where = f"{source}:{found}" if found is not None else source
             problems.append(f"{where}: {_key_text(loc)}: {_message(error)}")
         raise ManifestError(problems) from None
     return manifest, located.lines

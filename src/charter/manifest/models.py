@@ -151,8 +151,8 @@ class FieldType(StrEnum):
     BOOLEAN = "boolean"
     URL = "url"
     IP_ADDRESS = "ip_address"
-    PASSWORD = "password"
-    PAYMENT_TOKEN = "payment_token"
+    PASSWORD = "password"  # noqa: S105 (a field type, not a secret)
+    PAYMENT_TOKEN = "payment_token"  # noqa: S105
     ADDRESS = "address"
 
 

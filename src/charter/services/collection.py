@@ -75,7 +75,9 @@ class CollectionService:
     def submit(self, touchpoint_key: str, submission: Submission) -> SubmissionReceipt:
         touchpoint = self.manifest.touchpoints.get(touchpoint_key)
         if touchpoint is None:
-            raise NotFound(f"no touchpoint '{touchpoint_key}' in the manifest", code="unknown_touchpoint")
+            raise NotFound(
+                f"no touchpoint '{touchpoint_key}' in the manifest", code="unknown_touchpoint"
+            )
         checked = self._check(touchpoint_key, touchpoint, submission)
         try:
             return self._write(touchpoint_key, submission, checked)
@@ -100,7 +102,9 @@ class CollectionService:
             }
         )
         if submission.brand not in self.manifest.brands:
-            raise InvalidInput(f"no brand '{submission.brand}' in the manifest", code="unknown_brand")
+            raise InvalidInput(
+                f"no brand '{submission.brand}' in the manifest", code="unknown_brand"
+            )
         if submission.brand not in self.manifest.touchpoint_brands(touchpoint):
             raise InvalidInput(
                 f"touchpoint '{key}' is not offered by brand '{submission.brand}'",
@@ -120,7 +124,11 @@ class CollectionService:
             kind = IdentityKind(name)
             identities.append((kind, normalise_identity(kind, value, region)))
             category = IDENTITY_CATEGORIES[kind]
-            stored.append(StoredField(f"identities.{name}", category, self._purposes_for(touchpoint, category)))
+            stored.append(
+                StoredField(
+                    f"identities.{name}", category, self._purposes_for(touchpoint, category)
+                )
+            )
         if not identities:
             raise InvalidInput(
                 f"give at least one identity ({', '.join(touchpoint.identities)})",
@@ -143,7 +151,9 @@ class CollectionService:
         given = {value.field for value in values}
         for name, spec in touchpoint.fields.items():
             if spec.required and name not in given:
-                raise InvalidValue(f"'data.{name}' is required at touchpoint '{key}'", code="missing_field")
+                raise InvalidValue(
+                    f"'data.{name}' is required at touchpoint '{key}'", code="missing_field"
+                )
         consents: list[tuple[ConsentInput, int]] = []
         for index, consent in enumerate(submission.consents):
             if consent.purpose not in touchpoint.consent_purposes:
@@ -154,7 +164,8 @@ class CollectionService:
                 )
             if any(earlier.purpose == consent.purpose for earlier, _ in consents):
                 raise InvalidInput(
-                    f"consents[{index}]: '{consent.purpose}' is given twice", code="duplicate_consent"
+                    f"consents[{index}]: '{consent.purpose}' is given twice",
+                    code="duplicate_consent",
                 )
             if not consent.notice.strip():
                 raise InvalidValue(f"consents[{index}].notice: the text shown must be recorded")

@@ -91,5 +91,7 @@ class TokenService:
     def authorise(self, token: str | None, permission: Permission) -> Caller:
         caller = self.authenticate(token)
         if not allowed(caller.role, permission):
-            raise Forbidden(f"role '{caller.role.value}' may not {permission.value.replace('_', ' ')}")
+            raise Forbidden(
+                f"role '{caller.role.value}' may not {permission.value.replace('_', ' ')}"
+            )
         return caller

@@ -140,7 +140,8 @@ def _address(value: Any, where: str, spec: FieldSpec) -> str | dict[str, str]:
     unknown = sorted(set(value) - _ADDRESS_PARTS)
     if unknown:
         raise InvalidValue(
-            f"{where}: unknown address part '{unknown[0]}' (allowed: {', '.join(sorted(_ADDRESS_PARTS))})"
+            f"{where}: unknown address part '{unknown[0]}' "
+            f"(allowed: {', '.join(sorted(_ADDRESS_PARTS))})"
         )
     result = {part: _text(text, f"{where}.{part}", spec, False) for part, text in value.items()}
     if "country" in result:

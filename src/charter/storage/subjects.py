@@ -45,6 +45,13 @@ class NewConsent:
     method: str
 
 
+def _label(row: Any) -> str:
+    """The associated-data label a sealed identity or value was encrypted under."""
+    if hasattr(row, "touchpoint"):
+        return f"value:{row.touchpoint}.{row.field}"
+    return f"identity:{row.kind}"
+
+
 class SubjectRepository:
     """Reads and writes one connection's subjects; the caller owns the transaction."""
 
@@ -117,15 +124,13 @@ class SubjectRepository:
         target_key = self.data_key(survivor)
         for other in others:
             source_key = self.data_key(other)
-            for table, label_of in (
-                (identities, lambda row: f"identity:{row.kind}"),
-                (personal_values, lambda row: f"value:{row.touchpoint}.{row.field}"),
-            ):
+            for table in (identities, personal_values):
                 for row in self.connection.execute(
                     select(table).where(table.c.subject_id == other)
                 ).all():
-                    value = Vault.open(source_key, other, label_of(row), bytes(row.value_sealed))
-                    resealed = Vault.seal(target_key, survivor, label_of(row), value)
+                    label = _label(row)
+                    value = Vault.open(source_key, other, label, bytes(row.value_sealed))
+                    resealed = Vault.seal(target_key, survivor, label, value)
                     self.connection.execute(
                         update(table)
                         .where(table.c.id == row.id)
@@ -165,7 +170,9 @@ class SubjectRepository:
                         "subject_id": subject_id,
                         "kind": key.kind,
                         "lookup_hash": key.lookup_hash,
-                        "value_sealed": Vault.seal(data_key, subject_id, f"identity:{key.kind}", value),
+                        "value_sealed": Vault.seal(
+                            data_key, subject_id, f"identity:{key.kind}", value
+                        ),
                         "created_at": now,
                         "last_seen_at": now,
                     }
@@ -277,7 +284,10 @@ class SubjectRepository:
                 "purposes": row.purposes,
                 "collected_at": row.collected_at,
                 "value": Vault.open(
-                    data_key, subject_id, f"value:{row.touchpoint}.{row.field}", bytes(row.value_sealed)
+                    data_key,
+                    subject_id,
+                    f"value:{row.touchpoint}.{row.field}",
+                    bytes(row.value_sealed),
                 ),
             }
             for row in rows
@@ -291,6 +301,9 @@ class SubjectRepository:
             .order_by(identities.c.id)
         )
         return [
-            (row.kind, Vault.open(data_key, subject_id, f"identity:{row.kind}", bytes(row.value_sealed)))
+            (
+                row.kind,
+                Vault.open(data_key, subject_id, f"identity:{row.kind}", bytes(row.value_sealed)),
+            )
             for row in rows
         ]

@@ -105,7 +105,9 @@ class Vault:
 
     def unwrap(self, subject_id: str, wrapped: bytes) -> bytes:
         try:
-            return self._kek.decrypt(wrapped[:_NONCE], wrapped[_NONCE:], b"dek:" + subject_id.encode())
+            return self._kek.decrypt(
+                wrapped[:_NONCE], wrapped[_NONCE:], b"dek:" + subject_id.encode()
+            )
         except InvalidTag:
             raise DecryptionError(
                 f"subject {subject_id}: data key cannot be unwrapped (wrong key file?)"
@@ -130,5 +132,7 @@ class Vault:
         try:
             plaintext = AESGCM(data_key).decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
         except InvalidTag:
-            raise DecryptionError(f"subject {subject_id}: value '{label}' fails authentication") from None
+            raise DecryptionError(
+                f"subject {subject_id}: value '{label}' fails authentication"
+            ) from None
         return json.loads(plaintext)

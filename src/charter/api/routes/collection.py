@@ -47,7 +47,9 @@ async def reject_card_data(request: Request) -> None:
     dependencies=[Depends(require(Permission.COLLECT)), Depends(reject_card_data)],
     summary="Collect a form submission at a touchpoint",
 )
-def submit(touchpoint: str, body: SubmissionIn, charter: Charter = Depends(get_charter)) -> SubmissionOut:
+def submit(
+    touchpoint: str, body: SubmissionIn, charter: Charter = Depends(get_charter)
+) -> SubmissionOut:
     receipt = charter.submit(
         touchpoint,
         brand=body.brand,
@@ -74,7 +76,9 @@ def touchpoints(charter: Charter = Depends(get_charter)) -> list[TouchpointOut]:
             brands=manifest.touchpoint_brands(tp),
             identities=[kind.value for kind in tp.identities],
             fields=[
-                FieldOut(name=name, category=spec.category, type=spec.type.value, required=spec.required)
+                FieldOut(
+                    name=name, category=spec.category, type=spec.type.value, required=spec.required
+                )
                 for name, spec in tp.fields.items()
             ],
             purposes=tp.purposes,

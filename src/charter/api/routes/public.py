@@ -14,7 +14,9 @@ from charter.manifest.render import render_policy_html
 router = APIRouter()
 
 
-@router.get("/healthz", response_model=Health, tags=["operations"], summary="Liveness and database check")
+@router.get(
+    "/healthz", response_model=Health, tags=["operations"], summary="Liveness and database check"
+)
 def healthz(charter: Charter = Depends(get_charter)) -> Health:
     with charter.store.read() as connection:
         connection.execute(text("SELECT 1"))
@@ -29,7 +31,9 @@ def healthz(charter: Charter = Depends(get_charter)) -> Health:
     summary="The public privacy policy, rendered from the manifest",
 )
 def policy(
-    brand: str | None = Query(default=None, max_length=64, description="A brand key for its own page."),
+    brand: str | None = Query(
+        default=None, max_length=64, description="A brand key for its own page."
+    ),
     charter: Charter = Depends(get_charter),
 ) -> HTMLResponse:
     return HTMLResponse(render_policy_html(charter.manifest, brand))
