@@ -148,3 +148,12 @@ def test_serve_answers_health_and_policy(workdir: Path) -> None:
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+def test_a_bad_setting_is_bad_usage_naming_the_variable(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHARTER_MAX_BODY_BYTES", "lots")
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 2
+    assert "CHARTER_MAX_BODY_BYTES" in result.stderr

@@ -34,6 +34,19 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def load_settings() -> Settings:
+    """Settings from the environment; a bad ``CHARTER_*`` value is bad usage (exit 2)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = "CHARTER_" + "_".join(str(part) for part in error["loc"]).upper()
+            err.print(f"error: {name}: {error['msg']}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+
+
 def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
@@ -44,7 +57,7 @@ def init() -> None:
     """Create charter.yaml (from the example group), the key file and the database."""
     from charter.bootstrap import initialise
 
-    settings = Settings()
+    settings = load_settings()
     try:
         report = initialise(settings)
     except CharterError as exc:
@@ -70,7 +83,7 @@ def serve(
 
     from charter.api import create_app
 
-    settings = Settings()
+    settings = load_settings()
     try:
         application = create_app(settings)
     except CharterError as exc:
@@ -87,7 +100,7 @@ def policy_check(
     """Load and lint a manifest; list every problem and exit 1 if there is any."""
     from charter.manifest import check_manifest
 
-    path = file or Settings().manifest
+    path = file or load_settings().manifest
     problems = check_manifest(path)
     for problem in problems:
         err.print(problem, highlight=False, soft_wrap=True, markup=False)
@@ -107,7 +120,7 @@ def policy_render(
     from charter.manifest.render import render_policy_html
 
     try:
-        html = render_policy_html(load_manifest(Settings().manifest), brand)
+        html = render_policy_html(load_manifest(load_settings().manifest), brand)
     except CharterError as exc:
         raise fail(exc.message) from None
     if output is None:
@@ -129,7 +142,7 @@ def token_create(
         err.print(f"error: no role '{role}' (roles: {', '.join(r.value for r in Role)})")
         raise typer.Exit(2)
     try:
-        with Charter.open() as charter:
+        with Charter.open(load_settings()) as charter:
             issued = charter.create_token(role, name)
     except CharterError as exc:
         raise fail(exc.message) from None
@@ -145,7 +158,7 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")
     from charter.facade import Charter
 
     try:
-        with Charter.open() as charter:
+        with Charter.open(load_settings()) as charter:
             charter.revoke_token(token_id)
     except CharterError as exc:
         raise fail(exc.message) from None
@@ -158,7 +171,7 @@ def db_upgrade() -> None:
     from charter.storage import migrate
     from charter.storage.engine import make_engine
 
-    engine = make_engine(Settings().database_url)
+    engine = make_engine(load_settings().database_url)
     try:
         migrate.upgrade(engine)
     finally:
