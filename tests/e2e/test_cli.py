@@ -157,3 +157,13 @@ def test_a_bad_setting_is_bad_usage_naming_the_variable(
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 2
     assert "CHARTER_MAX_BODY_BYTES" in result.stderr
+
+
+def test_serve_refuses_an_unsound_manifest(workdir: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    with (workdir / "charter.yaml").open("a") as manifest:
+        manifest.write("promises_we_forgot: true\n")
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "promises_we_forgot: unknown key" in result.stderr
+    assert "not serving it" in result.stderr

@@ -83,7 +83,15 @@ def serve(
 
     from charter.api import create_app
 
+    from charter.manifest import check_manifest
+
     settings = load_settings()
+    # An unsound manifest is never served: it would enforce (and publish) broken promises.
+    problems = check_manifest(settings.manifest)
+    if problems:
+        for problem in problems:
+            err.print(problem, highlight=False, markup=False)
+        raise fail(f"{len(problems)} problem(s) in {settings.manifest}; not serving it")
     try:
         application = create_app(settings)
     except CharterError as exc:
