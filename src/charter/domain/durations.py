@@ -42,7 +42,7 @@ class Duration:
 
 def parse_duration(text: str) -> Duration:
     """Parse an ISO 8601 duration; raise ``ValueError`` naming the text when it is not one."""
-    match = _PATTERN.match(text)
+    match = _PATTERN.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not an ISO 8601 duration such as P3Y, P6M or P30D")
     parts = {k: int(v) for k, v in match.groupdict().items() if v is not None}

@@ -104,19 +104,36 @@ def parse_manifest(text: str, source: str = "charter.yaml") -> tuple[Manifest, d
     try:
         manifest = Manifest.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        # A union (a duration or "session") fails once per member; report one line per key.
+        messages: dict[Path_, list[str]] = {}
         for error in exc.errors(include_url=False):
-            loc: Path_ = tuple(part for part in error["loc"] if not _is_union_tag(part))
+            loc = _strip_union_tags(tuple(error["loc"]), located.lines)
+            messages.setdefault(loc, []).append(_message(error))
+        problems = []
+        for loc, texts in messages.items():
             found = _line_for(loc, located.lines)
             where = f"{source}:{found}" if found is not None else source
-            problems.append(f"{where}: {_key_text(loc)}: {_message(error)}")
+            problems.append(f"{where}: {_key_text(loc)}: {' or '.join(dict.fromkeys(texts))}")
         raise ManifestError(problems) from None
     return manifest, located.lines
 
 
-def _is_union_tag(part: str | int) -> bool:
-    # pydantic inserts the tried union member ("function-after[...]", "literal['all']") in loc.
-    return isinstance(part, str) and ("[" in part or part in {"str", "int", "list[str]"})
+def _strip_union_tags(loc: Path_, lines: dict[Path_, int]) -> Path_:
+    """Drop the union member names pydantic puts in ``loc`` ("function-after[...]", "str").
+
+    A part is kept when the manifest has a key of that name there, so a table named ``str``
+    still shows in the path.
+    """
+    kept: Path_ = ()
+    for part in loc:
+        candidate = (*kept, part)
+        if isinstance(part, int) or candidate in lines or not _looks_like_tag(part):
+            kept = candidate
+    return kept
+
+
+def _looks_like_tag(part: str) -> bool:
+    return "[" in part or part in {"str", "int", "list[str]"}
 
 
 def _message(error: Any) -> str:

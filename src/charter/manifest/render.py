@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from functools import cache
 from typing import Any
 
@@ -39,17 +38,23 @@ def policy_context(manifest: Manifest, brand: str | None = None) -> dict[str, An
         for key, tp in manifest.touchpoints.items()
         if brand is None or brand in manifest.touchpoint_brands(tp)
     }
-    by_basis: dict[LegalBasis, list[str]] = defaultdict(list)
-    for purpose in manifest.purposes.values():
-        by_basis[purpose.legal_basis].append(purpose.name)
+    collected = {
+        key: list(
+            dict.fromkeys(
+                spec.description or manifest.data_categories[spec.category].description
+                for spec in tp.fields.values()
+            )
+        )
+        for key, tp in touchpoints.items()
+    }
     return {
         "m": manifest,
         "policy": manifest.policy,
         "brand": manifest.brands[brand] if brand else None,
         "touchpoints": touchpoints,
+        "collected": collected,
         "categories": manifest.data_categories,
         "basis_text": BASIS_TEXT,
-        "by_basis": dict(by_basis),
     }
 
 

@@ -1,0 +1,581 @@
+"""Each lint rule catches the contradiction it exists for, names its key and line, and no more.
+
+Bad manifests are the minimal fixture loaded as data, changed in one place and dumped again.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from charter.manifest import check_manifest, lint, load_manifest, parse_manifest
+from charter.manifest.lint import RULES
+from charter.manifest.taxonomy import extends_vocabulary, fideslang_categories
+
+# `charter.manifest.lint` is also the name of the re-exported function; fetch the module itself.
+lint_module = importlib.import_module("charter.manifest.lint")
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "minimal.yaml"
+EXAMPLE = ROOT / "examples" / "musicgroup" / "charter.yaml"
+CHECKED = re.compile(
+    r"^(?P<file>.+?):(?P<line>\d+): (?P<key>\S+): (?P<message>.+) \[(?P<rule>\w+)\]$"
+)
+
+Data = dict[str, Any]
+Mutation = Callable[[Data], None]
+KeyPath = tuple[str | int, ...]
+
+
+@pytest.fixture(scope="module")
+def base() -> Data:
+    data = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def dump(data: Data) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def line_of_path(text: str, path: KeyPath) -> int:
+    """An independent oracle: walk the YAML nodes and return the line of a key or list item."""
+    node: yaml.Node = yaml.compose(text, Loader=yaml.SafeLoader)
+    line = node.start_mark.line + 1
+    for part in path:
+        if isinstance(part, int):
+            assert isinstance(node, yaml.SequenceNode)
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            assert isinstance(node, yaml.MappingNode)
+            key_node, node = next((k, v) for k, v in node.value if k.value == part)
+            line = key_node.start_mark.line + 1
+    return line
+
+
+# ---- the mutations, one per contradiction -------------------------------------------------------
+
+
+def add_category(key: str) -> Mutation:
+    def mutate(d: Data) -> None:
+        d["data_categories"][key] = {"description": "Made up"}
+
+    return mutate
+
+
+def undeclared_field_category(d: Data) -> None:
+    d["touchpoints"]["purchase"]["fields"]["phone"]["category"] = "user.contact.fax_number"
+
+
+def undeclared_group_in_purpose(d: Data) -> None:
+    d["purposes"]["analytics"]["categories"].append("user.biometric")
+
+
+def undeclared_system_column(d: Data) -> None:
+    d["systems"]["shop"]["tables"]["customers"]["columns"]["dob"] = {"category": "user.age"}
+
+
+def drop_interest(d: Data) -> None:
+    del d["purposes"]["analytics"]["legitimate_interest"]
+
+
+def drop_notice(d: Data) -> None:
+    del d["purposes"]["marketing_email"]["notice"]
+
+
+def bad_data_use(d: Data) -> None:
+    d["purposes"]["analytics"]["data_use"] = "analytics.spying"
+
+
+def marketing_not_objectable(d: Data) -> None:
+    d["purposes"]["marketing_email"]["objectable"] = False
+
+
+def unknown_brand(d: Data) -> None:
+    d["touchpoints"]["support"]["brands"] = ["acme", "omega"]
+
+
+def unknown_purpose_at_touchpoint(d: Data) -> None:
+    d["touchpoints"]["support"]["purposes"].append("telepathy")
+
+
+def unknown_purpose_at_recipient(d: Data) -> None:
+    d["recipients"]["shop_host"]["purposes"].append("telepathy")
+
+
+def contract_offered_for_consent(d: Data) -> None:
+    d["touchpoints"]["purchase"]["consent_purposes"].append("order_fulfilment")
+
+
+def consent_purpose_not_listed(d: Data) -> None:
+    d["touchpoints"]["support"]["consent_purposes"] = ["marketing_email"]
+
+
+def unknown_touchpoint_in_hold(d: Data) -> None:
+    d["retention"]["legal_holds"][0]["touchpoints"] = ["checkout"]
+
+
+def unknown_touchpoint_in_rule(d: Data) -> None:
+    d["retention"]["rules"].append(
+        {"key": "extra", "categories": ["user.name"], "touchpoints": ["nowhere"], "period": "P1Y"}
+    )
+
+
+def field_nobody_uses(d: Data) -> None:
+    d["touchpoints"]["marketing_signup"]["fields"]["phone"] = {
+        "category": "user.contact.phone_number",
+        "type": "phone",
+    }
+
+
+def identity_nobody_uses(d: Data) -> None:
+    d["touchpoints"]["marketing_signup"]["identities"].append("phone")
+
+
+def rule_without_period(d: Data) -> None:
+    del d["retention"]["rules"][2]["criteria"]
+
+
+def rule_without_scope(d: Data) -> None:
+    d["retention"]["rules"].append({"key": "nothing", "period": "P1Y"})
+
+
+def category_without_rule(d: Data) -> None:
+    d["retention"]["rules"][1]["categories"] = ["user.content"]
+
+
+def transfer_without_mechanism(d: Data) -> None:
+    del d["recipients"]["shop_host"]["transfer"]
+
+
+def children_consent_alone(d: Data) -> None:
+    d["purposes"]["marketing_email"]["minors"] = "allowed"
+
+
+def card_number_field(d: Data) -> None:
+    d["touchpoints"]["purchase"]["fields"]["card_number"] = {"category": "user.payment.token"}
+
+
+def cvv_field(d: Data) -> None:
+    d["touchpoints"]["purchase"]["fields"]["cvv"] = {"category": "user.payment.token"}
+
+
+def card_category_field(d: Data) -> None:
+    # Declared, used by the purpose and retained: only the card rule may object.
+    d["data_categories"]["user.financial.credit_card"] = {"description": "Card number"}
+    d["purposes"]["order_fulfilment"]["categories"].append("user.financial.credit_card")
+    d["retention"]["rules"][2]["categories"].append("user.financial")
+    d["touchpoints"]["purchase"]["fields"]["card"] = {"category": "user.financial.credit_card"}
+
+
+def card_number_column(d: Data) -> None:
+    d["systems"]["shop"]["tables"]["orders"]["columns"]["card_number"] = {
+        "category": "user.payment.token"
+    }
+
+
+def analytics_without_consent(d: Data) -> None:
+    d["cookies"]["analytics"]["consent_required"] = False
+
+
+def sql_without_connection(d: Data) -> None:
+    del d["systems"]["shop"]["connection_env"]
+
+
+def relation_to_unknown_table(d: Data) -> None:
+    d["systems"]["shop"]["tables"]["orders"]["relations"][0]["references"] = "clients.id"
+
+
+def domain_twice(d: Data) -> None:
+    d["brands"]["zeta"]["domains"].append("ACME.example.org")
+
+
+# (rule code, function in RULES, mutation, key path of the problem, text on the reported line)
+CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
+    (
+        "fideslang_category",
+        "declared_categories",
+        add_category("customer.shoe_size"),
+        ("data_categories", "customer.shoe_size"),
+        "customer.shoe_size:",
+    ),
+    (
+        "fideslang_category",
+        "declared_categories",
+        add_category("user.shoe_size"),  # extending the top-level key says nothing
+        ("data_categories", "user.shoe_size"),
+        "user.shoe_size:",
+    ),
+    (
+        "undeclared_category",
+        "declared_categories",
+        undeclared_field_category,
+        ("touchpoints", "purchase", "fields", "phone", "category"),
+        "user.contact.fax_number",
+    ),
+    (
+        "undeclared_category",
+        "declared_categories",
+        undeclared_group_in_purpose,
+        ("purposes", "analytics", "categories", 2),
+        "user.biometric",
+    ),
+    (
+        "undeclared_category",
+        "declared_categories",
+        undeclared_system_column,
+        ("systems", "shop", "tables", "customers", "columns", "dob", "category"),
+        "user.age",
+    ),
+    (
+        "legitimate_interest_stated",
+        "purposes_have_bases",
+        drop_interest,
+        ("purposes", "analytics", "legal_basis"),
+        "legal_basis: legitimate_interest",
+    ),
+    (
+        "consent_notice",
+        "purposes_have_bases",
+        drop_notice,
+        ("purposes", "marketing_email", "legal_basis"),
+        "legal_basis: consent",
+    ),
+    (
+        "fideslang_data_use",
+        "purposes_have_bases",
+        bad_data_use,
+        ("purposes", "analytics", "data_use"),
+        "analytics.spying",
+    ),
+    (
+        "marketing_objection",
+        "purposes_have_bases",
+        marketing_not_objectable,
+        ("purposes", "marketing_email", "objectable"),
+        "objectable: false",
+    ),
+    (
+        "unknown_brand",
+        "references_resolve",
+        unknown_brand,
+        ("touchpoints", "support", "brands", 1),
+        "- omega",
+    ),
+    (
+        "unknown_purpose",
+        "references_resolve",
+        unknown_purpose_at_touchpoint,
+        ("touchpoints", "support", "purposes", 1),
+        "- telepathy",
+    ),
+    (
+        "unknown_purpose",
+        "references_resolve",
+        unknown_purpose_at_recipient,
+        ("recipients", "shop_host", "purposes", 1),
+        "- telepathy",
+    ),
+    (
+        "consent_purpose_basis",
+        "references_resolve",
+        contract_offered_for_consent,
+        ("touchpoints", "purchase", "consent_purposes", 1),
+        "- order_fulfilment",
+    ),
+    (
+        "consent_purpose_listed",
+        "references_resolve",
+        consent_purpose_not_listed,
+        ("touchpoints", "support", "consent_purposes", 0),
+        "- marketing_email",
+    ),
+    (
+        "unknown_touchpoint",
+        "references_resolve",
+        unknown_touchpoint_in_hold,
+        ("retention", "legal_holds", 0, "touchpoints", 0),
+        "- checkout",
+    ),
+    (
+        "unknown_touchpoint",
+        "references_resolve",
+        unknown_touchpoint_in_rule,
+        ("retention", "rules", 3, "touchpoints", 0),
+        "- nowhere",
+    ),
+    (
+        "field_without_purpose",
+        "fields_have_purpose",
+        field_nobody_uses,
+        ("touchpoints", "marketing_signup", "fields", "phone", "category"),
+        "category: user.contact.phone_number",
+    ),
+    (
+        "field_without_purpose",
+        "fields_have_purpose",
+        identity_nobody_uses,
+        ("touchpoints", "marketing_signup", "identities", 2),
+        "- phone",
+    ),
+    (
+        "retention_period",
+        "retention_covers_collection",
+        rule_without_period,
+        ("retention", "rules", 2),
+        "- key: payment_tokens",
+    ),
+    (
+        "retention_scope",
+        "retention_covers_collection",
+        rule_without_scope,
+        ("retention", "rules", 3),
+        "- key: nothing",
+    ),
+    (
+        "retention_missing",
+        "retention_covers_collection",
+        category_without_rule,
+        ("touchpoints", "support", "fields", "date_of_birth", "category"),
+        "category: user.demographic.date_of_birth",
+    ),
+    (
+        "transfer_mechanism",
+        "transfers_have_mechanism",
+        transfer_without_mechanism,
+        ("recipients", "shop_host", "country"),
+        "country: US",
+    ),
+    (
+        "child_consent",
+        "children_need_parents",
+        children_consent_alone,
+        ("purposes", "marketing_email", "minors"),
+        "minors: allowed",
+    ),
+    (
+        "card_data",
+        "no_card_numbers",
+        card_number_field,
+        ("touchpoints", "purchase", "fields", "card_number"),
+        "card_number:",
+    ),
+    (
+        "card_data",
+        "no_card_numbers",
+        cvv_field,
+        ("touchpoints", "purchase", "fields", "cvv"),
+        "cvv:",
+    ),
+    (
+        "card_data",
+        "no_card_numbers",
+        card_category_field,
+        ("touchpoints", "purchase", "fields", "card"),
+        "card:",
+    ),
+    (
+        "card_data",
+        "no_card_numbers",
+        card_number_column,
+        ("systems", "shop", "tables", "orders", "columns", "card_number"),
+        "card_number:",
+    ),
+    (
+        "cookie_consent",
+        "cookies_consent",
+        analytics_without_consent,
+        ("cookies", "analytics", "consent_required"),
+        "consent_required: false",
+    ),
+    (
+        "system_connection",
+        "systems_resolve",
+        sql_without_connection,
+        ("systems", "shop"),
+        "shop:",
+    ),
+    (
+        "unknown_table",
+        "systems_resolve",
+        relation_to_unknown_table,
+        ("systems", "shop", "tables", "orders", "relations", 0, "references"),
+        "clients.id",
+    ),
+    (
+        "duplicate_domain",
+        "brand_domains_unique",
+        domain_twice,
+        ("brands", "zeta", "domains", 1),
+        "- ACME.example.org",
+    ),
+]
+
+
+def _case_id(case: tuple[str, str, Mutation, KeyPath, str]) -> str:
+    return f"{case[0]}-{case[2].__name__}"
+
+
+@pytest.mark.parametrize(
+    ("code", "rule_name", "mutate", "path", "needle"),
+    [pytest.param(*case, id=_case_id(case)) for case in CASES],
+)
+def test_rule_reports_rule_key_and_line(
+    base: Data,
+    tmp_path: Path,
+    code: str,
+    rule_name: str,
+    mutate: Mutation,
+    path: KeyPath,
+    needle: str,
+) -> None:
+    data = copy.deepcopy(base)
+    mutate(data)
+    text = dump(data)
+    manifest, _ = parse_manifest(text)
+
+    # The rule function itself finds it, and every problem in the manifest is this one rule's.
+    rule = getattr(lint_module, rule_name)
+    assert rule in RULES
+    assert (code, path) in {(p.rule, p.path) for p in rule(manifest)}
+    assert {p.rule for p in lint(manifest)} == {code}, lint(manifest)
+
+    # The checked report names the file, the line of the key, the key path and the rule.
+    file = tmp_path / "charter.yaml"
+    file.write_text(text, encoding="utf-8")
+    key = ".".join(str(part) for part in path)
+    reports = [CHECKED.match(line) for line in check_manifest(file)]
+    assert all(reports), reports
+    ours = [m for m in reports if m is not None and m["key"] == key]
+    assert ours, f"no report names {key}: {check_manifest(file)}"
+    (report,) = ours
+    assert report["file"] == str(file)
+    assert report["rule"] == code
+    line = int(report["line"])
+    assert line == line_of_path(text, path)
+    assert needle in text.splitlines()[line - 1]
+
+
+def test_every_rule_and_every_code_is_exercised() -> None:
+    source = Path(lint_module.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'Problem\(\s*"(\w+)"', source))
+    assert codes == {case[0] for case in CASES}
+    assert {rule.__name__ for rule in RULES} == {case[1] for case in CASES}
+
+
+# ---- sound manifests ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [FIXTURE, EXAMPLE], ids=["minimal", "musicgroup"])
+def test_sound_manifest_has_no_problem(path: Path) -> None:
+    assert lint(load_manifest(path)) == []
+
+
+def test_fixture_survives_the_dump_round_trip(base: Data) -> None:
+    manifest, _ = parse_manifest(dump(copy.deepcopy(base)))
+    assert lint(manifest) == []
+
+
+ALLOWED: list[tuple[str, Mutation]] = [
+    (
+        "data use extending fideslang",
+        lambda d: d["purposes"]["analytics"].update(data_use="analytics.reporting.dashboards"),
+    ),
+    (
+        "group key in a recipient covering declared categories",
+        lambda d: d["recipients"]["shop_host"]["categories"].append("user.device"),
+    ),
+    (
+        "recipient inside the EEA without a transfer mechanism",
+        lambda d: d["recipients"]["shop_host"].update(country="IE", transfer=None),
+    ),
+    (
+        "recipient in the home country when home is a country",
+        lambda d: (
+            d["policy"].update(home_region="US"),
+            d["recipients"]["shop_host"].update(transfer=None),
+        ),
+    ),
+    (
+        "consent purpose excluding minors",
+        lambda d: d["purposes"]["marketing_email"].update(minors="excluded"),
+    ),
+    (
+        "direct marketing objectable explicitly",
+        lambda d: d["purposes"]["marketing_email"].update(objectable=True),
+    ),
+    (
+        "retention by criteria only",
+        lambda d: d["retention"]["rules"][0].update(
+            period=None, criteria="While the account lives."
+        ),
+    ),
+    (
+        "field names that merely contain 'pan' or 'card'",
+        lambda d: d["touchpoints"]["purchase"]["fields"].update(
+            company={"category": "user.name"}, card_holder_name={"category": "user.name"}
+        ),
+    ),
+    (
+        "manual system without a connection",
+        lambda d: d["systems"].update(
+            warehouse={"name": "Warehouse", "connector": "manual", "tables": {}}
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("mutate", [pytest.param(m, id=name) for name, m in ALLOWED])
+def test_allowed_variations_pass(base: Data, mutate: Mutation) -> None:
+    data = copy.deepcopy(base)
+    mutate(data)
+    manifest, _ = parse_manifest(dump(data))
+    assert lint(manifest) == []
+
+
+def test_problems_come_in_manifest_order(base: Data) -> None:
+    data = copy.deepcopy(base)
+    names = ["zz.one", "aa.two", "mm.three", "bb.four"]
+    for name in names:
+        add_category(name)(data)
+    manifest, _ = parse_manifest(dump(data))
+    found = [p.path[1] for p in lint(manifest) if p.rule == "fideslang_category"]
+    assert found == names
+
+
+def test_every_problem_is_reported_at_once(base: Data) -> None:
+    data = copy.deepcopy(base)
+    for mutate in (drop_notice, unknown_brand, analytics_without_consent, domain_twice):
+        mutate(data)
+    manifest, _ = parse_manifest(dump(data))
+    assert {p.rule for p in lint(manifest)} == {
+        "consent_notice",
+        "unknown_brand",
+        "cookie_consent",
+        "duplicate_domain",
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "extends"),
+    [
+        ("user.contact.email", True),
+        ("user.payment.token", True),
+        ("user.telemetry.diagnostics", True),
+        ("user.contact.address.country", True),
+        ("user", True),
+        ("user.shoe_size", False),
+        ("customer.email", False),
+        ("users.contact.email", False),
+    ],
+)
+def test_extends_vocabulary(key: str, extends: bool) -> None:
+    assert extends_vocabulary(key, fideslang_categories()) is extends
