@@ -82,7 +82,6 @@ def serve(
     import uvicorn
 
     from charter.api import create_app
-
     from charter.manifest import check_manifest
 
     settings = load_settings()
