@@ -7,6 +7,8 @@ from typing import Any
 from charter.bootstrap import load
 from charter.config import Settings
 from charter.domain.clock import Clock, system_clock
+from charter.domain.consent import ANY_CHANNEL
+from charter.domain.decisions import Decision
 from charter.domain.permissions import Permission
 from charter.manifest import Manifest
 from charter.services.collection import (
@@ -15,6 +17,8 @@ from charter.services.collection import (
     Submission,
     SubmissionReceipt,
 )
+from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
+from charter.services.decisions import DecisionService
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.storage.store import Store
 
@@ -31,6 +35,8 @@ class Charter:
         self.clock = clock
         self._collection = CollectionService(manifest, store, clock)
         self._tokens = TokenService(store, clock)
+        self._consents = ConsentService(manifest, store, clock)
+        self.decisions = DecisionService(manifest, store)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
@@ -65,6 +71,28 @@ class Charter:
                 consents=[ConsentInput(c["purpose"], c["notice"]) for c in consents or []],
             ),
         )
+
+    def record_consent(self, request: ConsentRequest) -> RecordedConsent:
+        """Append one consent event (give, withdraw or refuse) for one purpose."""
+        return self._consents.record(request)
+
+    def decide(
+        self,
+        purpose: str,
+        categories: list[str] | tuple[str, ...] = (),
+        *,
+        brand: str,
+        subject_id: str | None = None,
+        identities: dict[str, Any] | None = None,
+        channel: str = ANY_CHANNEL,
+    ) -> Decision:
+        """May ``purpose`` use these ``categories`` of the person's data now, and why (not)."""
+        return self.decisions.decide(brand, purpose, categories, subject_id, identities, channel)
+
+    def decide_many(
+        self, purpose: str, categories: list[str], *, brand: str, subject_ids: list[str]
+    ) -> list[Decision]:
+        return self.decisions.decide_many(brand, purpose, categories, subject_ids)
 
     def create_token(self, role: str, name: str = "") -> IssuedToken:
         return self._tokens.create(role, name)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from charter import __version__
 from charter.api import errors
 from charter.api.limits import BodySizeLimit
-from charter.api.routes import collection, public
+from charter.api.routes import collection, consents, public
 from charter.config import Settings
 from charter.facade import Charter
 
@@ -37,5 +37,6 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
     errors.install(app)
     app.include_router(public.router)
     app.include_router(collection.router)
+    app.include_router(consents.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

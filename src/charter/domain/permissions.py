@@ -22,12 +22,16 @@ class Permission(StrEnum):
     COLLECT = "collect"
     READ_MANIFEST = "read_manifest"
     MANAGE_TOKENS = "manage_tokens"
+    RECORD_CONSENT = "record_consent"
+    DECIDE = "decide"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.COLLECT: frozenset({Role.ADMIN, Role.SERVICE}),
     Permission.READ_MANIFEST: frozenset(Role),
     Permission.MANAGE_TOKENS: frozenset({Role.ADMIN}),
+    Permission.RECORD_CONSENT: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
+    Permission.DECIDE: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER, Role.SUPPORT}),
 }
 
 

@@ -9,20 +9,25 @@ subjects, those are linked into one (the oldest survives and the others become a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from charter.domain.cards import refuse_card_data
 from charter.domain.categories import covered_by_any
+from charter.domain.children import BIRTH_DATE, age_on
 from charter.domain.clock import Clock
+from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentEvent, ConsentMethod
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, UndeclaredField
 from charter.manifest.models import IDENTITY_CATEGORIES, IdentityKind, Manifest, Touchpoint
-from charter.services.values import normalise_identity, validate_field
+from charter.services.identify import Hashed, find_or_create, hash_identities
+from charter.services.values import validate_field
+from charter.storage.ledger import Ledger, LedgerEntry
 from charter.storage.store import Store
-from charter.storage.subjects import IdentityKey, NewConsent, NewValue, SubjectRepository
+from charter.storage.subjects import NewValue, SubjectRepository
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,11 @@ class SubmissionReceipt:
 
 @dataclass(frozen=True)
 class _Checked:
-    identities: list[tuple[IdentityKind, str]]
+    identities: Hashed
     values: list[NewValue]
     consents: list[tuple[ConsentInput, int]]
     stored: list[StoredField]
+    minor: bool | None
 
 
 def notice_hash(text: str) -> str:
@@ -111,29 +117,20 @@ class CollectionService:
                 code="brand_not_offered",
             )
         region = self.manifest.policy.default_phone_region
-        stored: list[StoredField] = []
-        identities: list[tuple[IdentityKind, str]] = []
-        for name, value in submission.identities.items():
-            if name not in touchpoint.identities:
-                raise UndeclaredField(
-                    f"'identities.{name}' is not an identity touchpoint '{key}' declares "
-                    f"(declared: {', '.join(touchpoint.identities)})"
-                )
-            if value is None:
-                continue
-            kind = IdentityKind(name)
-            identities.append((kind, normalise_identity(kind, value, region)))
-            category = IDENTITY_CATEGORIES[kind]
-            stored.append(
-                StoredField(
-                    f"identities.{name}", category, self._purposes_for(touchpoint, category)
-                )
+        identities = hash_identities(
+            self.store.vault,
+            submission.identities,
+            region,
+            allowed=frozenset(kind.value for kind in touchpoint.identities),
+        )
+        stored = [
+            StoredField(
+                f"identities.{key.kind}",
+                IDENTITY_CATEGORIES[IdentityKind(key.kind)],
+                self._purposes_for(touchpoint, IDENTITY_CATEGORIES[IdentityKind(key.kind)]),
             )
-        if not identities:
-            raise InvalidInput(
-                f"give at least one identity ({', '.join(touchpoint.identities)})",
-                code="identity_required",
-            )
+            for key, _ in identities
+        ]
         values: list[NewValue] = []
         for name, value in submission.data.items():
             spec = touchpoint.fields.get(name)
@@ -170,47 +167,57 @@ class CollectionService:
             if not consent.notice.strip():
                 raise InvalidValue(f"consents[{index}].notice: the text shown must be recorded")
             consents.append((consent, self.manifest.purposes[consent.purpose].notice_version))
-        return _Checked(identities, values, consents, stored)
+        return _Checked(identities, values, consents, stored, self._minor(values))
+
+    def _minor(self, values: list[NewValue]) -> bool | None:
+        """Whether a birth date collected here makes the person a child today (None: no date)."""
+        for value in values:
+            if value.category == BIRTH_DATE:
+                born = dt.date.fromisoformat(value.value)
+                return age_on(born, self.clock().date()) < self.manifest.policy.child_age
+        return None
 
     def _write(self, key: str, submission: Submission, checked: _Checked) -> SubmissionReceipt:
         now = self.clock()
-        vault = self.store.vault
-        hashed = [
-            (IdentityKey(kind.value, vault.lookup_hash(kind.value, value)), value)
-            for kind, value in checked.identities
-        ]
+        policy = self.manifest.policy
         with self.store.write() as connection:
-            repo = SubjectRepository(connection, vault)
-            owners = repo.owners([identity for identity, _ in hashed])
-            matched = set(owners.values())
-            if not matched:
-                subject_id = repo.create(now)
-            else:
-                subject_id = repo.oldest(matched)
-                if len(matched) > 1:
-                    repo.merge(subject_id, matched - {subject_id}, now)
-            repo.add_identities(
-                subject_id,
-                new=[(identity, value) for identity, value in hashed if identity not in owners],
-                seen=[identity for identity, _ in hashed if identity in owners],
-                now=now,
-            )
-            new_consents = []
-            for consent, version in checked.consents:
-                digest = notice_hash(consent.notice)
-                repo.store_notice(digest, consent.notice, now)
-                new_consents.append(
-                    NewConsent(consent.purpose, version, "given", digest, "form_checkbox")
-                )
+            repo = SubjectRepository(connection, self.store.vault)
+            subject_id = find_or_create(repo, checked.identities, now)
             submission_id = repo.record_submission(
                 subject_id,
                 brand=submission.brand,
                 touchpoint=key,
-                policy_version=self.manifest.policy.version,
+                policy_version=policy.version,
                 values=checked.values,
-                consents=new_consents,
                 now=now,
             )
+            entries = []
+            for consent, version in checked.consents:
+                digest = notice_hash(consent.notice)
+                repo.store_notice(digest, consent.notice, now)
+                event = ConsentEvent(
+                    submission.brand,
+                    consent.purpose,
+                    ANY_CHANNEL,
+                    ConsentAction.GIVEN,
+                    version,
+                    now,
+                )
+                entries.append(
+                    LedgerEntry(
+                        event,
+                        digest,
+                        ConsentMethod.FORM_CHECKBOX.value,
+                        policy.version,
+                        touchpoint=key,
+                        submission_id=submission_id,
+                    )
+                )
+            ledger = Ledger(connection)
+            record, _ = ledger.record_consents(subject_id, entries, now)
+            if checked.minor is not None and checked.minor != record.decision.minor:
+                record = replace(record, decision=replace(record.decision, minor=checked.minor))
+                ledger.save(subject_id, record, now)
         return SubmissionReceipt(
             subject_id=subject_id,
             submission_id=submission_id,

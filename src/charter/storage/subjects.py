@@ -36,15 +36,6 @@ class NewValue:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
-class NewConsent:
-    purpose: str
-    purpose_version: int
-    action: str
-    notice_hash: str
-    method: str
-
-
 def _label(row: Any) -> str:
     """The associated-data label a sealed identity or value was encrypted under."""
     if hasattr(row, "touchpoint"):
@@ -198,7 +189,6 @@ class SubjectRepository:
         touchpoint: str,
         policy_version: str,
         values: Sequence[NewValue],
-        consents: Sequence[NewConsent],
         now: dt.datetime,
     ) -> str:
         submission_id = str(uuid.uuid4())
@@ -232,26 +222,6 @@ class SubjectRepository:
                         "last_activity_at": now,
                     }
                     for value in values
-                ],
-            )
-        if consents:
-            self.connection.execute(
-                insert(consent_events),
-                [
-                    {
-                        "subject_id": subject_id,
-                        "brand": brand,
-                        "purpose": consent.purpose,
-                        "purpose_version": consent.purpose_version,
-                        "action": consent.action,
-                        "notice_hash": consent.notice_hash,
-                        "policy_version": policy_version,
-                        "touchpoint": touchpoint,
-                        "submission_id": submission_id,
-                        "method": consent.method,
-                        "occurred_at": now,
-                    }
-                    for consent in consents
                 ],
             )
         self.connection.execute(

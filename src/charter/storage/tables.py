@@ -125,8 +125,38 @@ consent_events = Table(
     Column("submission_id", String(36), ForeignKey("submissions.id", ondelete="SET NULL")),
     Column("method", String(32), nullable=False),
     Column("occurred_at", Timestamp, nullable=False),
+    Column("channel", String(16), nullable=False, server_default="any"),
+    Column("language", String(16)),
+    Column("jurisdiction", String(16)),
     Index(None, "subject_id", "brand", "purpose"),
 )
+
+subject_states = Table(
+    "subject_states",
+    metadata,
+    Column(
+        "subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+"""The compact current state decisions read: consents, objections, restriction, age, opt-outs.
+Kept current in the same transaction as every event; always derivable from the event tables."""
+
+preference_events = Table(
+    "preference_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("brand", String(64)),
+    Column("purpose", String(64)),
+    Column("channel", String(16)),
+    Column("method", String(32), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Index(None, "subject_id"),
+)
+"""Append-only evidence of objections, restrictions, unsubscribes and opt-out signals."""
 
 api_tokens = Table(
     "api_tokens",

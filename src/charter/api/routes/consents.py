@@ -1,0 +1,127 @@
+"""The consent ledger and decisions over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import Field, model_validator
+
+from charter.api.auth import get_charter, require
+from charter.api.schemas import Body, ErrorOut
+from charter.domain.permissions import Permission
+from charter.facade import Charter
+from charter.services.consents import ConsentRequest
+
+router = APIRouter(prefix="/v1", tags=["consent"])
+_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (401, 403, 413, 422)}
+
+
+class Subject(Body):
+    identities: dict[str, Any] | None = Field(default=None, description="Any known identity.")
+    subject_id: str | None = Field(default=None, max_length=36)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Subject:
+        if (self.identities is None) == (self.subject_id is None):
+            raise ValueError("give identities or subject_id, not both")
+        return self
+
+
+class ConsentIn(Subject):
+    brand: str = Field(max_length=64)
+    purpose: str = Field(max_length=64)
+    action: Literal["give", "withdraw", "refuse"]
+    notice: str | None = Field(default=None, max_length=20_000, description="Exact text shown.")
+    method: str = Field(default="api", max_length=32)
+    channel: str = Field(default="any", max_length=16)
+    touchpoint: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=16)
+    jurisdiction: str | None = Field(default=None, max_length=16)
+
+
+class ConsentOut(Body):
+    event_id: int
+    subject_id: str
+    action: str
+
+
+class DecisionIn(Subject):
+    brand: str = Field(max_length=64)
+    purpose: str = Field(max_length=64)
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    channel: str = Field(default="any", max_length=16)
+
+
+class DecisionOut(Body):
+    allowed: bool
+    basis: str | None
+    reason: str
+
+
+class BatchIn(Body):
+    brand: str = Field(max_length=64)
+    purpose: str = Field(max_length=64)
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    subject_ids: list[str] = Field(max_length=10_000)
+
+
+class BatchItem(DecisionOut):
+    subject_id: str
+
+
+class BatchOut(Body):
+    decisions: list[BatchItem]
+
+
+@router.post(
+    "/consents",
+    status_code=201,
+    response_model=ConsentOut,
+    responses=_ERRORS,
+    dependencies=[Depends(require(Permission.RECORD_CONSENT))],
+    summary="Record one consent event: give, withdraw or refuse, for one purpose",
+)
+def record_consent(body: ConsentIn, charter: Charter = Depends(get_charter)) -> ConsentOut:
+    recorded = charter.record_consent(ConsentRequest(**body.model_dump()))
+    return ConsentOut(
+        event_id=recorded.event_id, subject_id=recorded.subject_id, action=recorded.action.value
+    )
+
+
+@router.post(
+    "/decisions",
+    response_model=DecisionOut,
+    responses=_ERRORS,
+    dependencies=[Depends(require(Permission.DECIDE))],
+    summary="May this purpose use these categories of this person's data now?",
+)
+def decide(body: DecisionIn, charter: Charter = Depends(get_charter)) -> DecisionOut:
+    decision = charter.decide(
+        body.purpose,
+        body.categories,
+        brand=body.brand,
+        subject_id=body.subject_id,
+        identities=body.identities,
+        channel=body.channel,
+    )
+    return DecisionOut(allowed=decision.allowed, basis=decision.basis, reason=decision.reason)
+
+
+@router.post(
+    "/decisions:batch",
+    response_model=BatchOut,
+    responses=_ERRORS,
+    dependencies=[Depends(require(Permission.DECIDE))],
+    summary="One purpose for many subjects (a marketing send, an analytics job)",
+)
+def decide_batch(body: BatchIn, charter: Charter = Depends(get_charter)) -> BatchOut:
+    decisions = charter.decide_many(
+        body.purpose, body.categories, brand=body.brand, subject_ids=body.subject_ids
+    )
+    return BatchOut(
+        decisions=[
+            BatchItem(subject_id=sid, allowed=d.allowed, basis=d.basis, reason=d.reason)
+            for sid, d in zip(body.subject_ids, decisions, strict=True)
+        ]
+    )

@@ -1,0 +1,121 @@
+"""May this purpose use these categories of this person's data, now? (GDPR Art. 6, 7, 8, 18, 21)
+
+Checks run in a fixed order and the first that fails gives the reason:
+
+1. ``unknown_purpose`` — the manifest has no such purpose.
+2. ``unknown_subject`` — nobody with that id or identity is known.
+3. ``category_not_allowed`` — the purpose does not declare every category asked for.
+4. ``restricted`` — processing is restricted (Art. 18): only storage and legal claims go on.
+5. ``objected`` — the person objected to this purpose (Art. 21(1)), or to direct marketing,
+   which is absolute (Art. 21(2)-(3)) and blocks every marketing purpose, profiling included.
+6. ``child_without_parental_consent`` — a person under the child age, for a purpose that needs
+   a parent's consent (Art. 8) or excludes minors.
+7. For consent purposes: ``no_consent`` (never given, refused or expired),
+   ``consent_withdrawn``, ``consent_outdated`` (given to an earlier purpose version).
+8. ``ok``.
+
+State is a compact per-subject snapshot kept current on every event, so a decision is a few
+dictionary look-ups, never a scan of the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentKey, ConsentRecord
+
+MARKETING_OBJECTION = "*marketing*"
+"""Objection key meaning "no direct marketing of any kind" (Art. 21(2))."""
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeRule:
+    key: str
+    basis: str
+    categories: frozenset[str]
+    version: int
+    objectable: bool
+    marketing: bool
+    restriction_exempt: bool
+    minors: str  # parental_consent | excluded | allowed
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectState:
+    consents: Mapping[ConsentKey, ConsentRecord] = field(default_factory=dict)
+    objections: frozenset[str] = frozenset()
+    restricted: bool = False
+    minor: bool = False
+    parental_consent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    basis: str | None
+    reason: str
+
+
+UNKNOWN_PURPOSE = Decision(False, None, "unknown_purpose")
+
+
+def category_allowed(category: str, allowed: frozenset[str]) -> bool:
+    """Whether ``category`` or one of its ancestors is in ``allowed``."""
+    if category in allowed:
+        return True
+    index = category.rfind(".")
+    while index > 0:
+        category = category[:index]
+        if category in allowed:
+            return True
+        index = category.rfind(".")
+    return False
+
+
+def consent_reason(
+    rule: PurposeRule, consents: Mapping[ConsentKey, ConsentRecord], brand: str, channel: str
+) -> str:
+    record = consents.get((brand, rule.key, channel))
+    if record is None and channel != ANY_CHANNEL:
+        record = consents.get((brand, rule.key, ANY_CHANNEL))
+    if record is None or record.action in (ConsentAction.REFUSED, ConsentAction.EXPIRED):
+        return "no_consent"
+    if record.action is ConsentAction.WITHDRAWN:
+        return "consent_withdrawn"
+    if record.purpose_version < rule.version:
+        return "consent_outdated"
+    return "ok"
+
+
+def decide(
+    rule: PurposeRule | None,
+    state: SubjectState | None,
+    categories: Iterable[str],
+    brand: str,
+    channel: str = ANY_CHANNEL,
+) -> Decision:
+    if rule is None:
+        return UNKNOWN_PURPOSE
+    basis = rule.basis
+    if state is None:
+        return Decision(False, basis, "unknown_subject")
+    for category in categories:
+        if not category_allowed(category, rule.categories):
+            return Decision(False, basis, "category_not_allowed")
+    if state.restricted and not rule.restriction_exempt:
+        return Decision(False, basis, "restricted")
+    if state.objections and (
+        (rule.objectable and rule.key in state.objections)
+        or (rule.marketing and MARKETING_OBJECTION in state.objections)
+    ):
+        return Decision(False, basis, "objected")
+    if state.minor and (
+        rule.minors == "excluded"
+        or (rule.minors == "parental_consent" and not state.parental_consent)
+    ):
+        return Decision(False, basis, "child_without_parental_consent")
+    if basis == "consent":
+        reason = consent_reason(rule, state.consents, brand, channel)
+        return Decision(reason == "ok", basis, reason)
+    return Decision(True, basis, "ok")

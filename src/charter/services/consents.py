@@ -1,0 +1,131 @@
+"""Recording consent: give, withdraw, refuse; one purpose per event (no bundling, Art. 7(2))."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from charter.domain.clock import Clock
+from charter.domain.consent import Channel, ConsentAction, ConsentEvent, ConsentMethod
+from charter.domain.errors import InvalidInput, InvalidValue
+from charter.manifest.models import LegalBasis, Manifest
+from charter.services.collection import notice_hash
+from charter.services.identify import find_or_create, hash_identities
+from charter.storage.ledger import Ledger, LedgerEntry
+from charter.storage.store import Store
+from charter.storage.subjects import SubjectRepository
+
+ACTIONS = {
+    "give": ConsentAction.GIVEN,
+    "withdraw": ConsentAction.WITHDRAWN,
+    "refuse": ConsentAction.REFUSED,
+}
+
+
+@dataclass(frozen=True)
+class ConsentRequest:
+    brand: str
+    purpose: str
+    action: str
+    method: str = ConsentMethod.API.value
+    notice: str | None = None
+    channel: str = Channel.ANY.value
+    identities: dict[str, Any] | None = None
+    subject_id: str | None = None
+    touchpoint: str | None = None
+    language: str | None = None
+    jurisdiction: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedConsent:
+    event_id: int
+    subject_id: str
+    action: ConsentAction
+
+
+class ConsentService:
+    def __init__(self, manifest: Manifest, store: Store, clock: Clock) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.clock = clock
+
+    def _event(self, request: ConsentRequest) -> tuple[ConsentEvent, str, str]:
+        manifest = self.manifest
+        if request.brand not in manifest.brands:
+            raise InvalidInput(f"no brand '{request.brand}' in the manifest", code="unknown_brand")
+        purpose = manifest.purposes.get(request.purpose)
+        if purpose is None:
+            raise InvalidInput(
+                f"no purpose '{request.purpose}' in the manifest", code="unknown_purpose"
+            )
+        if purpose.legal_basis is not LegalBasis.CONSENT:
+            raise InvalidInput(
+                f"purpose '{request.purpose}' rests on {purpose.legal_basis.value}, not consent; "
+                "to stop it, object instead",
+                code="not_a_consent_purpose",
+            )
+        action = ACTIONS.get(request.action)
+        if action is None:
+            raise InvalidValue(f"action must be one of {', '.join(ACTIONS)}")
+        try:
+            ConsentMethod(request.method)
+            Channel(request.channel)
+        except ValueError:
+            raise InvalidValue(
+                f"method must be one of {', '.join(m.value for m in ConsentMethod)} and channel "
+                f"one of {', '.join(c.value for c in Channel)}"
+            ) from None
+        if request.touchpoint is not None and request.touchpoint not in manifest.touchpoints:
+            raise InvalidInput(f"no touchpoint '{request.touchpoint}'", code="unknown_touchpoint")
+        notice = (request.notice or "").strip()
+        if not notice:
+            if action is not ConsentAction.WITHDRAWN:
+                raise InvalidValue("notice: the exact text shown to the person must be recorded")
+            # Withdrawal needs no text from the person; record the purpose's own notice.
+            notice = purpose.notice or purpose.name
+        event = ConsentEvent(
+            request.brand,
+            request.purpose,
+            request.channel,
+            action,
+            purpose.notice_version,
+            self.clock(),
+        )
+        return event, notice, request.method
+
+    def record(self, request: ConsentRequest) -> RecordedConsent:
+        event, notice, method = self._event(request)
+        if (request.identities is None) == (request.subject_id is None):
+            raise InvalidInput("give identities or subject_id, not both", code="identity_required")
+        hashed = (
+            hash_identities(
+                self.store.vault, request.identities, self.manifest.policy.default_phone_region
+            )
+            if request.identities is not None
+            else None
+        )
+        now = event.occurred_at
+        with self.store.write() as connection:
+            repo = SubjectRepository(connection, self.store.vault)
+            if hashed is not None:
+                subject_id = find_or_create(repo, hashed, now)
+            else:
+                assert request.subject_id is not None
+                found = repo.resolve(request.subject_id)
+                if found is None:
+                    raise InvalidInput(f"no subject '{request.subject_id}'", code="unknown_subject")
+                subject_id = found
+            digest = notice_hash(notice)
+            repo.store_notice(digest, notice, now)
+            entry = LedgerEntry(
+                event,
+                digest,
+                method,
+                self.manifest.policy.version,
+                touchpoint=request.touchpoint,
+                language=request.language,
+                jurisdiction=request.jurisdiction,
+            )
+            _, ids = Ledger(connection).record_consents(subject_id, [entry], now)
+        return RecordedConsent(ids[0], subject_id, event.action)
