@@ -1,0 +1,120 @@
+"""Decision rules: every reason, in the documented order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from charter.domain.consent import ConsentAction, ConsentRecord
+from charter.domain.decisions import (
+    MARKETING_OBJECTION,
+    PurposeRule,
+    SubjectState,
+    category_allowed,
+    decide,
+)
+
+AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def rule(**changes: object) -> PurposeRule:
+    values: dict[str, object] = {
+        "key": "newsletter",
+        "basis": "consent",
+        "categories": frozenset({"user.contact.email", "user.name"}),
+        "version": 2,
+        "objectable": True,
+        "marketing": True,
+        "restriction_exempt": False,
+        "minors": "parental_consent",
+    }
+    values.update(changes)
+    return PurposeRule(**values)  # type: ignore[arg-type]
+
+
+def consented(
+    action: ConsentAction = ConsentAction.GIVEN,
+    version: int = 2,
+    brand: str = "acme",
+    channel: str = "any",
+    **state: object,
+) -> SubjectState:
+    record = ConsentRecord(action, version, AT)
+    return SubjectState(consents={(brand, "newsletter", channel): record}, **state)  # type: ignore[arg-type]
+
+
+LI = {"basis": "legitimate_interest", "key": "analytics", "marketing": False}
+
+
+@pytest.mark.parametrize(
+    ("purpose", "state", "categories", "brand", "reason"),
+    [
+        (None, consented(), [], "acme", "unknown_purpose"),
+        (rule(), None, [], "acme", "unknown_subject"),
+        (rule(), consented(), ["user.financial"], "acme", "category_not_allowed"),
+        (rule(), consented(restricted=True), [], "acme", "restricted"),
+        (rule(), consented(objections=frozenset({"newsletter"})), [], "acme", "objected"),
+        (rule(), consented(objections=frozenset({MARKETING_OBJECTION})), [], "acme", "objected"),
+        (rule(), consented(minor=True), [], "acme", "child_without_parental_consent"),
+        (
+            rule(minors="excluded"),
+            consented(minor=True, parental_consent=True),
+            [],
+            "acme",
+            "child_without_parental_consent",
+        ),
+        (rule(), SubjectState(), [], "acme", "no_consent"),
+        (rule(), consented(), [], "zeta", "no_consent"),
+        (rule(), consented(ConsentAction.REFUSED), [], "acme", "no_consent"),
+        (rule(), consented(ConsentAction.EXPIRED), [], "acme", "no_consent"),
+        (rule(), consented(ConsentAction.WITHDRAWN), [], "acme", "consent_withdrawn"),
+        (rule(), consented(version=1), [], "acme", "consent_outdated"),
+        (rule(), consented(), ["user.contact.email"], "acme", "ok"),
+        (rule(), consented(ConsentAction.RENEWED, version=3), [], "acme", "ok"),
+        (rule(), consented(minor=True, parental_consent=True), [], "acme", "ok"),
+        (rule(**LI), SubjectState(), ["user.name"], "acme", "ok"),
+        (rule(**LI), SubjectState(objections=frozenset({"analytics"})), [], "acme", "objected"),
+        (rule(**LI), SubjectState(objections=frozenset({MARKETING_OBJECTION})), [], "acme", "ok"),
+        (
+            rule(**LI, objectable=False),
+            SubjectState(objections=frozenset({"analytics"})),
+            [],
+            "acme",
+            "ok",
+        ),
+        (rule(**LI, restriction_exempt=True), SubjectState(restricted=True), [], "acme", "ok"),
+    ],
+)
+def test_reasons(
+    purpose: PurposeRule | None,
+    state: SubjectState | None,
+    categories: list[str],
+    brand: str,
+    reason: str,
+) -> None:
+    decision = decide(purpose, state, categories, brand)
+    assert decision.reason == reason
+    assert decision.allowed is (reason == "ok")
+    if purpose is not None:
+        assert decision.basis == purpose.basis
+
+
+def test_a_channel_consent_falls_back_to_the_any_channel_consent() -> None:
+    assert decide(rule(), consented(), [], "acme", "email").reason == "ok"
+    only_sms = consented(channel="sms")
+    assert decide(rule(), only_sms, [], "acme", "sms").reason == "ok"
+    assert decide(rule(), only_sms, [], "acme", "email").reason == "no_consent"
+
+
+@pytest.mark.parametrize(
+    ("category", "allowed", "expected"),
+    [
+        ("user.contact.email", {"user.contact"}, True),
+        ("user.contact", {"user.contact.email"}, False),
+        ("user.contactless", {"user.contact"}, False),
+        ("user.name", {"user.name"}, True),
+    ],
+)
+def test_category_allowed(category: str, allowed: set[str], expected: bool) -> None:
+    assert category_allowed(category, frozenset(allowed)) is expected
