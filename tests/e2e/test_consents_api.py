@@ -216,3 +216,23 @@ def test_batch_answers_equal_single_answers(
         ]
         assert [{k: v for k, v in item.items() if k != "subject_id"} for item in batch] == singles
         assert [item["subject_id"] for item in batch] == subject_ids
+
+
+def test_a_birth_date_under_the_child_age_blocks_use_without_a_parent(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, headers = api
+
+    def ticket(email: str, born: str) -> None:
+        response = client.post(
+            "/v1/touchpoints/support/submissions",
+            json={"brand": "acme", "identities": {"email": email}, "data": {"date_of_birth": born}},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+
+    ticket("kid@example.org", "2015-06-01")
+    ticket("adult@example.org", "1990-06-01")
+    kid = reason(client, headers, purpose="support", identities={"email": "kid@example.org"})
+    adult = reason(client, headers, purpose="support", identities={"email": "adult@example.org"})
+    assert (kid, adult) == ("child_without_parental_consent", "ok")
