@@ -11,8 +11,3 @@ Clock = Callable[[], dt.datetime]
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
-
-def fixed_clock(at: dt.datetime) -> Clock:
-    if at.tzinfo is None:
-        raise ValueError("a clock must be timezone-aware (UTC)")
-    return lambda: at

@@ -12,7 +12,7 @@ crash (SQLite ``synchronous=FULL``, PostgreSQL's WAL). The state is stored as sm
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -113,14 +113,6 @@ class Ledger:
         if for_update and self.connection.dialect.name == "postgresql":
             query = query.with_for_update()
         return decode(self.connection.scalar(query))
-
-    def load_many(self, subject_ids: Sequence[str]) -> dict[str, SubjectRecord]:
-        rows = self.connection.execute(
-            select(subject_states.c.subject_id, subject_states.c.state).where(
-                subject_states.c.subject_id.in_(subject_ids)
-            )
-        )
-        return {row.subject_id: decode(row.state) for row in rows}
 
     def save(self, subject_id: str, state: SubjectRecord, now: dt.datetime) -> None:
         document = encode(state)
