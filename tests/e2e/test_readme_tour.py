@@ -31,7 +31,7 @@ def test_tour_calls_answer_as_the_readme_says(example_settings: Settings) -> Non
     calls = [
         (m["path"], json.loads(m["body"])) for m in CALL.finditer((ROOT / "README.md").read_text())
     ]
-    assert len(calls) == 3
+    assert len(calls) == 4
     initialise(example_settings)
     with Charter.open(example_settings) as charter:
         headers = {"Authorization": f"Bearer {charter.create_token('service').token}"}
@@ -40,9 +40,8 @@ def test_tour_calls_answer_as_the_readme_says(example_settings: Settings) -> Non
             catalogue = client.get("/v1/touchpoints", headers=headers)
     assert answers[0].status_code == 201, answers[0].text
     assert answers[0].json()["consents"] == ["marketing_communications"]
-    assert (answers[1].status_code, answers[1].json()["error"]["code"]) == (422, "undeclared_field")
-    assert (answers[2].status_code, answers[2].json()["error"]["code"]) == (
-        422,
-        "payment_card_data",
-    )
+    assert answers[1].json() == {"allowed": True, "basis": "consent", "reason": "ok"}
+    assert (answers[2].status_code, answers[2].json()["error"]["code"]) == (422, "undeclared_field")
+    card = answers[3]
+    assert (card.status_code, card.json()["error"]["code"]) == (422, "payment_card_data")
     assert catalogue.status_code == 200
