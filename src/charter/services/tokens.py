@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -39,10 +40,17 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CACHE_SECONDS = 5.0
+"""How long a checked token is trusted without asking the database again. Bounds how late a
+revocation made by another process takes effect; revocations in this process apply at once."""
+
+
 class TokenService:
     def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        # digest -> (caller, monotonic expiry): spares a query on every API call.
+        self._cache: dict[str, tuple[Caller, float]] = {}
 
     def create(self, role: str, name: str = "") -> IssuedToken:
         try:
@@ -74,19 +82,29 @@ class TokenService:
             )
             if done.rowcount == 0:
                 raise NotFound(f"no active token '{token_id}'", code="unknown_token")
+        self._cache = {k: v for k, v in self._cache.items() if v[0].token_id != token_id}
 
     def authenticate(self, token: str | None) -> Caller:
         if not token or not token.startswith(_PREFIX):
             raise Unauthorized("a bearer token is required (Authorization: Bearer chr_...)")
+        digest = _digest(token)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         with self.store.read() as connection:
             row = connection.execute(
                 select(api_tokens.c.id, api_tokens.c.role).where(
-                    api_tokens.c.token_hash == _digest(token), api_tokens.c.revoked_at.is_(None)
+                    api_tokens.c.token_hash == digest, api_tokens.c.revoked_at.is_(None)
                 )
             ).one_or_none()
         if row is None:
+            self._cache.pop(digest, None)
             raise Unauthorized("the bearer token is unknown or revoked")
-        return Caller(row.id, Role(row.role))
+        caller = Caller(row.id, Role(row.role))
+        if len(self._cache) > 10_000:  # bounded: tokens are few, but junk must not grow it
+            self._cache.clear()
+        self._cache[digest] = (caller, time.monotonic() + CACHE_SECONDS)
+        return caller
 
     def authorise(self, token: str | None, permission: Permission) -> Caller:
         caller = self.authenticate(token)
