@@ -19,8 +19,17 @@ from charter.services.collection import (
 )
 from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
 from charter.services.decisions import DecisionService
+from charter.services.preferences import (
+    MessageCheck,
+    PreferenceOutcome,
+    PreferenceService,
+    UnsubscribeLink,
+)
+from charter.services.receipts import ReceiptService
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.storage.store import Store
+
+DEFAULT_BASE_URL = Settings.model_fields["public_base_url"].default
 
 
 class Charter:
@@ -29,7 +38,14 @@ class Charter:
     ``Charter.open()`` reads ``CHARTER_*`` settings; tests build one from parts.
     """
 
-    def __init__(self, manifest: Manifest, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        store: Store,
+        clock: Clock = system_clock,
+        *,
+        public_base_url: str = DEFAULT_BASE_URL,
+    ) -> None:
         self.manifest = manifest
         self.store = store
         self.clock = clock
@@ -37,11 +53,16 @@ class Charter:
         self._tokens = TokenService(store, clock)
         self._consents = ConsentService(manifest, store, clock)
         self.decisions = DecisionService(manifest, store)
+        self.preferences = PreferenceService(
+            manifest, store, clock, self.decisions, public_base_url
+        )
+        self.receipts = ReceiptService(manifest, store, public_base_url)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
-        manifest, store = load(settings or Settings())
-        return cls(manifest, store, clock)
+        settings = settings or Settings()
+        manifest, store = load(settings)
+        return cls(manifest, store, clock, public_base_url=settings.public_base_url)
 
     def close(self) -> None:
         self.store.dispose()
@@ -93,6 +114,78 @@ class Charter:
         self, purpose: str, categories: list[str], *, brand: str, subject_ids: list[str]
     ) -> list[Decision]:
         return self.decisions.decide_many(brand, purpose, categories, subject_ids)
+
+    def object(
+        self,
+        purpose: str | None = None,
+        *,
+        withdraw: bool = False,
+        brand: str | None = None,
+        subject_id: str | None = None,
+        identities: dict[str, Any] | None = None,
+    ) -> PreferenceOutcome:
+        """Object to a purpose (Art. 21(1)) or, with no purpose, to all direct marketing."""
+        return self.preferences.object(
+            purpose, withdraw=withdraw, brand=brand, subject_id=subject_id, identities=identities
+        )
+
+    def restrict(
+        self,
+        restricted: bool = True,
+        *,
+        brand: str | None = None,
+        subject_id: str | None = None,
+        identities: dict[str, Any] | None = None,
+    ) -> PreferenceOutcome:
+        """Restrict processing (Art. 18), or lift the restriction with ``restricted=False``."""
+        return self.preferences.restrict(
+            restricted, brand=brand, subject_id=subject_id, identities=identities
+        )
+
+    def set_subscription(
+        self,
+        brand: str,
+        channel: str,
+        subscribed: bool,
+        *,
+        subject_id: str | None = None,
+        identities: dict[str, Any] | None = None,
+    ) -> PreferenceOutcome:
+        return self.preferences.set_subscription(
+            brand, channel, subscribed, subject_id=subject_id, identities=identities
+        )
+
+    def unsubscribe_by_link(self, token: str) -> tuple[UnsubscribeLink, bool]:
+        """Unsubscribe by a signed link (no login); returns the link and whether it changed."""
+        return self.preferences.unsubscribe_by_link(token)
+
+    def check_message(
+        self,
+        brand: str,
+        channel: str,
+        message_class: str,
+        *,
+        subject_id: str | None = None,
+        identities: dict[str, Any] | None = None,
+        purpose: str | None = None,
+    ) -> MessageCheck:
+        """May a message of this class go to the person now (and its unsubscribe headers)."""
+        return self.preferences.check_message(
+            brand,
+            channel,
+            message_class,
+            subject_id=subject_id,
+            identities=identities,
+            purpose=purpose,
+        )
+
+    def opt_out_of_sale(self, brand: str, subject_id: str) -> PreferenceOutcome:
+        """Record a Global Privacy Control opt-out of sale, sharing and targeted advertising."""
+        return self.preferences.opt_out_of_sale(brand, subject_id)
+
+    def consent_receipt(self, event_id: int) -> dict[str, Any]:
+        """The Kantara v1.1 consent receipt of one consent event."""
+        return self.receipts.receipt(event_id)
 
     def create_token(self, role: str, name: str = "") -> IssuedToken:
         return self._tokens.create(role, name)

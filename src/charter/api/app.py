@@ -10,7 +10,15 @@ from fastapi import FastAPI
 from charter import __version__
 from charter.api import errors
 from charter.api.limits import BodySizeLimit
-from charter.api.routes import collection, consents, public
+from charter.api.routes import (
+    collection,
+    consents,
+    gpc,
+    preferences,
+    public,
+    receipts,
+    unsubscribe,
+)
 from charter.config import Settings
 from charter.facade import Charter
 
@@ -38,5 +46,9 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
     app.include_router(public.router)
     app.include_router(collection.router)
     app.include_router(consents.router)
+    app.include_router(receipts.router)
+    app.include_router(preferences.router)
+    app.include_router(unsubscribe.router)
+    app.include_router(gpc.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

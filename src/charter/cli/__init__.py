@@ -77,6 +77,9 @@ def init() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Server processes (each opens its own Charter).", min=1)
+    ] = 1,
 ) -> None:
     """Serve the HTTP API, the policy page and the health probe."""
     import uvicorn
@@ -95,7 +98,21 @@ def serve(
         application = create_app(settings)
     except CharterError as exc:
         raise fail(exc.message) from None
-    uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        return
+    # Several processes need the app by import path; each worker builds its own from the same
+    # CHARTER_* environment (the app above proved that it builds, then is dropped unused).
+    application.state.charter.close()
+    uvicorn.run(
+        "charter.api:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @policy_app.command("check")

@@ -59,6 +59,22 @@ class Decision:
 
 UNKNOWN_PURPOSE = Decision(False, None, "unknown_purpose")
 
+# Decisions are immutable values with a handful of (basis, reason) combinations, so one instance
+# of each is shared: building a frozen dataclass per call would cost more than the checks.
+_DECISIONS: dict[tuple[str | None, str], Decision] = {}
+_DECISIONS_MAX = 4096  # rules built by hand could use any basis text; keep the cache bounded
+_NO_CONSENT_ACTIONS = (ConsentAction.REFUSED, ConsentAction.EXPIRED)
+_WITHDRAWN = ConsentAction.WITHDRAWN
+
+
+def _decision(basis: str | None, reason: str) -> Decision:
+    found = _DECISIONS.get((basis, reason))
+    if found is None:
+        found = Decision(reason == "ok", basis, reason)
+        if len(_DECISIONS) < _DECISIONS_MAX:
+            _DECISIONS[(basis, reason)] = found
+    return found
+
 
 def category_allowed(category: str, allowed: frozenset[str]) -> bool:
     """Whether ``category`` or one of its ancestors is in ``allowed``."""
@@ -95,27 +111,40 @@ def decide(
     brand: str,
     channel: str = ANY_CHANNEL,
 ) -> Decision:
+    # The hot path of every decision (the target is >= 500,000/s on one core): the checks of
+    # the module docstring, in that order, with ``consent_reason`` inlined.
     if rule is None:
         return UNKNOWN_PURPOSE
     basis = rule.basis
     if state is None:
-        return Decision(False, basis, "unknown_subject")
+        return _decision(basis, "unknown_subject")
+    allowed = rule.categories
     for category in categories:
-        if not category_allowed(category, rule.categories):
-            return Decision(False, basis, "category_not_allowed")
+        if category not in allowed and not category_allowed(category, allowed):
+            return _decision(basis, "category_not_allowed")
     if state.restricted and not rule.restriction_exempt:
-        return Decision(False, basis, "restricted")
-    if state.objections and (
-        (rule.objectable and rule.key in state.objections)
-        or (rule.marketing and MARKETING_OBJECTION in state.objections)
+        return _decision(basis, "restricted")
+    objections = state.objections
+    if objections and (
+        (rule.objectable and rule.key in objections)
+        or (rule.marketing and MARKETING_OBJECTION in objections)
     ):
-        return Decision(False, basis, "objected")
+        return _decision(basis, "objected")
     if state.minor and (
         rule.minors == "excluded"
         or (rule.minors == "parental_consent" and not state.parental_consent)
     ):
-        return Decision(False, basis, "child_without_parental_consent")
-    if basis == "consent":
-        reason = consent_reason(rule, state.consents, brand, channel)
-        return Decision(reason == "ok", basis, reason)
-    return Decision(True, basis, "ok")
+        return _decision(basis, "child_without_parental_consent")
+    if basis != "consent":
+        return _decision(basis, "ok")
+    consents = state.consents
+    record = consents.get((brand, rule.key, channel))
+    if record is None and channel != ANY_CHANNEL:
+        record = consents.get((brand, rule.key, ANY_CHANNEL))
+    if record is None or record.action in _NO_CONSENT_ACTIONS:
+        return _decision(basis, "no_consent")
+    if record.action is _WITHDRAWN:
+        return _decision(basis, "consent_withdrawn")
+    if record.purpose_version < rule.version:
+        return _decision(basis, "consent_outdated")
+    return _decision(basis, "ok")

@@ -24,6 +24,11 @@ class Permission(StrEnum):
     MANAGE_TOKENS = "manage_tokens"
     RECORD_CONSENT = "record_consent"
     DECIDE = "decide"
+    OBJECT = "object"
+    RESTRICT = "restrict"
+    MANAGE_SUBSCRIPTIONS = "manage_subscriptions"
+    CHECK_MESSAGE = "check_message"
+    READ_RECEIPTS = "read_receipts"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -32,6 +37,13 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_TOKENS: frozenset({Role.ADMIN}),
     Permission.RECORD_CONSENT: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
     Permission.DECIDE: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER, Role.SUPPORT}),
+    # A brand's app may offer "stop personalised ads"; restriction (Art. 18) follows a rights
+    # request, which only the privacy team decides.
+    Permission.OBJECT: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
+    Permission.RESTRICT: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.MANAGE_SUBSCRIPTIONS: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
+    Permission.CHECK_MESSAGE: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
+    Permission.READ_RECEIPTS: frozenset(Role),
 }
 
 

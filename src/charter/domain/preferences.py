@@ -8,9 +8,11 @@ from one record to the next; the ledger stores the event and the new record toge
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from charter.domain.consent import ANY_CHANNEL, ConsentKey
 from charter.domain.decisions import MARKETING_OBJECTION, Decision, SubjectState
 
 
@@ -29,6 +31,21 @@ class PreferenceKind(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     SUBSCRIBE = "subscribe"
     SALE_OPT_OUT = "sale_opt_out"
+
+
+class MessageChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    POST = "post"
+
+
+CHANNEL_CATEGORIES: dict[MessageChannel, str] = {
+    MessageChannel.EMAIL: "user.contact.email",
+    MessageChannel.SMS: "user.contact.phone_number",
+    MessageChannel.POST: "user.contact.address",
+}
+"""The contact data a message on each channel uses: a marketing purpose may send on a channel
+only if it declares that category."""
 
 
 class MessageClass(StrEnum):
@@ -68,6 +85,45 @@ def subscribe(record: SubjectRecord, brand: str, channel: str) -> SubjectRecord:
 
 def opt_out_of_sale(record: SubjectRecord) -> SubjectRecord:
     return replace(record, sale_opt_out=True)
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutPlan:
+    """What an opt-out-of-sale signal (GPC) changes for one brand: consents to refuse (brand,
+    purpose, channel), purposes to object to, and whether the opt-out flag is newly set."""
+
+    refuse: tuple[ConsentKey, ...]
+    object_to: tuple[str, ...]
+    set_opt_out: bool
+
+    @property
+    def empty(self) -> bool:
+        return not (self.refuse or self.object_to or self.set_opt_out)
+
+
+def plan_sale_opt_out(
+    record: SubjectRecord,
+    brand: str,
+    consent_purposes: Iterable[str],
+    objectable_purposes: Iterable[str],
+) -> OptOutPlan:
+    """The changes an opt-out of sale, sharing and targeted advertising makes (CCPA/CPRA; the
+    GPC signal). Consent purposes of that kind are refused for ``brand`` on the ``any`` channel
+    and on every channel where a consent stands; objectable ones (legitimate interest) get an
+    objection. Nothing already in that state is repeated, so a browser sending the signal on
+    every request leaves one set of events, not one per request."""
+    consents = record.decision.consents
+    refuse: list[ConsentKey] = []
+    for purpose in consent_purposes:
+        channels = {ANY_CHANNEL} | {
+            c for (b, p, c), r in consents.items() if b == brand and p == purpose and r.granted
+        }
+        for channel in sorted(channels):
+            current = consents.get((brand, purpose, channel))
+            if current is None or current.granted:
+                refuse.append((brand, purpose, channel))
+    objections = tuple(p for p in objectable_purposes if p not in record.decision.objections)
+    return OptOutPlan(tuple(refuse), objections, not record.sale_opt_out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,10 @@ subject later destroys its wrapped key, after which its ciphertext is noise (cry
 wherever copies of it survive. Identity lookups never use plaintext: an identity is found by its
 HMAC-SHA256 under a key derived from the master key, so the database file alone neither reveals
 nor confirms an email address.
+
+Links that act without a login (unsubscribe, a consent receipt download) carry a token signed
+with HMAC-SHA256 under a third derived key (``sign`` / ``verify``); each kind of link has its own
+scope, so a token made for one cannot be replayed as another.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from charter.domain.errors import CharterError
 
 _NONCE = 12
 _KEY_FILE_VERSION = 1
+_MAX_TOKEN = 1024
 
 
 class KeyFileError(CharterError):
@@ -35,6 +40,16 @@ class KeyFileError(CharterError):
 
 class DecryptionError(CharterError):
     code = "decryption_failed"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    if not text.isascii():
+        raise ValueError("not base64")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -90,6 +105,7 @@ class Vault:
     def __init__(self, master: MasterKey) -> None:
         self._kek = AESGCM(_derive(master.secret, b"charter/key-wrapping/v1"))
         self._index_key = _derive(master.secret, b"charter/identity-index/v1")
+        self._link_key = _derive(master.secret, b"charter/signed-links/v1")
         self.key_id = master.key_id
 
     def __repr__(self) -> str:
@@ -117,6 +133,38 @@ class Vault:
         mac = hmac.HMAC(self._index_key, hashes.SHA256())
         mac.update(kind.encode() + b"\x00" + normalised_value.encode())
         return mac.finalize()
+
+    def _link_mac(self, scope: str, payload: bytes) -> bytes:
+        mac = hmac.HMAC(self._link_key, hashes.SHA256())
+        mac.update(scope.encode() + b"\x00" + payload)
+        return mac.finalize()
+
+    def sign(self, scope: str, *parts: str) -> str:
+        """A URL-safe token binding ``parts`` (ids and keys, never personal values) to ``scope``.
+
+        Tokens do not expire: an unsubscribe link must keep working for as long as the message
+        that carries it may be read. The parts are readable by whoever holds the token.
+        """
+        payload = json.dumps(list(parts), separators=(",", ":")).encode()
+        return f"{_b64(payload)}.{_b64(self._link_mac(scope, payload))}"
+
+    def verify(self, scope: str, token: str) -> list[str] | None:
+        """The parts a genuine ``scope`` token binds, or ``None`` (tampered, foreign, malformed).
+
+        The MAC is checked in constant time before the payload is parsed.
+        """
+        if not token or len(token) > _MAX_TOKEN or token.count(".") != 1:
+            return None
+        encoded, signature = token.split(".")
+        try:
+            payload = _unb64(encoded)
+            given = _unb64(signature)
+        except ValueError:
+            return None
+        if not secrets.compare_digest(self._link_mac(scope, payload), given):
+            return None
+        parts = json.loads(payload)
+        return [str(part) for part in parts]
 
     @staticmethod
     def seal(data_key: bytes, subject_id: str, label: str, value: Any) -> bytes:

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Depends, Request
 
 from charter.api.auth import get_charter, require
+from charter.api.routes import gpc
 from charter.api.schemas import (
     ErrorOut,
     FieldOut,
@@ -48,7 +49,7 @@ async def reject_card_data(request: Request) -> None:
     summary="Collect a form submission at a touchpoint",
 )
 def submit(
-    touchpoint: str, body: SubmissionIn, charter: Charter = Depends(get_charter)
+    touchpoint: str, body: SubmissionIn, request: Request, charter: Charter = Depends(get_charter)
 ) -> SubmissionOut:
     receipt = charter.submit(
         touchpoint,
@@ -57,6 +58,10 @@ def submit(
         data=body.data,
         consents=[consent.model_dump() for consent in body.consents],
     )
+    if gpc.signalled(request):
+        # Sec-GPC: 1 is the person's opt-out of sale/sharing (recorded right after the
+        # submission's own transaction, in one of its own).
+        charter.opt_out_of_sale(body.brand, receipt.subject_id)
     return SubmissionOut.model_validate(asdict(receipt))
 
 

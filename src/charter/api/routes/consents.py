@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import Field, model_validator
 
 from charter.api.auth import get_charter, require
+from charter.api.routes import gpc
 from charter.api.schemas import Body, ErrorOut
 from charter.domain.permissions import Permission
 from charter.facade import Charter
@@ -44,6 +45,7 @@ class ConsentOut(Body):
     event_id: int
     subject_id: str
     action: str
+    receipt_url: str = Field(description="Signed link to the consent receipt; no login needed.")
 
 
 class DecisionIn(Subject):
@@ -82,10 +84,19 @@ class BatchOut(Body):
     dependencies=[Depends(require(Permission.RECORD_CONSENT))],
     summary="Record one consent event: give, withdraw or refuse, for one purpose",
 )
-def record_consent(body: ConsentIn, charter: Charter = Depends(get_charter)) -> ConsentOut:
+def record_consent(
+    body: ConsentIn, request: Request, charter: Charter = Depends(get_charter)
+) -> ConsentOut:
     recorded = charter.record_consent(ConsentRequest(**body.model_dump()))
+    if gpc.signalled(request):
+        # Its own transaction, right after the consent's: a sale/sharing consent given in a
+        # request that carries the signal is refused again by the signal.
+        charter.opt_out_of_sale(body.brand, recorded.subject_id)
     return ConsentOut(
-        event_id=recorded.event_id, subject_id=recorded.subject_id, action=recorded.action.value
+        event_id=recorded.event_id,
+        subject_id=recorded.subject_id,
+        action=recorded.action.value,
+        receipt_url=charter.receipts.url(recorded.event_id),
     )
 
 
