@@ -152,3 +152,28 @@ def may_send(
     if marketing is None:
         return MessageVerdict(False, "no_marketing_purpose")
     return MessageVerdict(marketing.allowed, marketing.reason)
+
+
+def merge_records(kept: SubjectRecord, merged: SubjectRecord) -> SubjectRecord:
+    """The record of two subjects found to be one person, erring on the side of protection.
+
+    Consents: per (brand, purpose, channel) the later event wins, as in the ledger. Objections,
+    unsubscribes and opt-outs add up; a restriction or a minor flag on either side holds.
+    """
+    consents = dict(kept.decision.consents)
+    for key, record in merged.decision.consents.items():
+        current = consents.get(key)
+        if current is None or record.at > current.at:
+            consents[key] = record
+    a, b = kept.decision, merged.decision
+    return SubjectRecord(
+        decision=SubjectState(
+            consents=consents,
+            objections=a.objections | b.objections,
+            restricted=a.restricted or b.restricted,
+            minor=a.minor or b.minor,
+            parental_consent=a.parental_consent or b.parental_consent,
+        ),
+        unsubscribed=kept.unsubscribed | merged.unsubscribed,
+        sale_opt_out=kept.sale_opt_out or merged.sale_opt_out,
+    )

@@ -10,11 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
+from charter.domain.preferences import merge_records
+from charter.storage.ledger import Ledger
 from charter.storage.tables import (
     consent_events,
     identities,
     notices,
     personal_values,
+    preference_events,
     subject_aliases,
     subjects,
     submissions,
@@ -113,7 +116,10 @@ class SubjectRepository:
         must cover exactly its own data for erasure by key destruction to be complete.
         """
         target_key = self.data_key(survivor)
+        ledger = Ledger(self.connection)
+        record = ledger.load(survivor, for_update=True)
         for other in others:
+            record = merge_records(record, ledger.load(other, for_update=True))
             source_key = self.data_key(other)
             for table in (identities, personal_values):
                 for row in self.connection.execute(
@@ -127,7 +133,7 @@ class SubjectRepository:
                         .where(table.c.id == row.id)
                         .values(subject_id=survivor, value_sealed=resealed)
                     )
-            for table in (submissions, consent_events):
+            for table in (submissions, consent_events, preference_events):
                 self.connection.execute(
                     update(table).where(table.c.subject_id == other).values(subject_id=survivor)
                 )
@@ -141,6 +147,7 @@ class SubjectRepository:
                 insert(subject_aliases).values(alias_id=other, subject_id=survivor, merged_at=now)
             )
             self._keys.pop(other, None)
+        ledger.save(survivor, record, now)
         self.connection.execute(
             update(subjects).where(subjects.c.id == survivor).values(updated_at=now)
         )
