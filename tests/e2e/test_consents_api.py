@@ -236,3 +236,23 @@ def test_a_birth_date_under_the_child_age_blocks_use_without_a_parent(
     kid = reason(client, headers, purpose="support", identities={"email": "kid@example.org"})
     adult = reason(client, headers, purpose="support", identities={"email": "adult@example.org"})
     assert (kid, adult) == ("child_without_parental_consent", "ok")
+
+
+def test_recording_a_consent_answers_with_its_kantara_receipt(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, headers = api
+    answer = consent(
+        client,
+        headers,
+        action="give",
+        identities={"email": "jo@example.org"},
+        language="de",
+        jurisdiction="DE",
+    )
+    receipt = answer["receipt"]
+    assert receipt["version"] == "KI-CR-v1.1.0"
+    assert receipt["piiPrincipalId"] == answer["subject_id"]
+    assert "jo@example.org" not in str(receipt)
+    assert receipt["services"][0]["purposes"][0]["purpose"]
+    assert client.get(answer["receipt_url"]).json() == receipt

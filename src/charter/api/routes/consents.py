@@ -46,6 +46,7 @@ class ConsentOut(Body):
     subject_id: str
     action: str
     receipt_url: str = Field(description="Signed link to the consent receipt; no login needed.")
+    receipt: dict[str, Any] = Field(description="The Kantara Consent Receipt v1.1 of this event.")
 
 
 class DecisionIn(Subject):
@@ -97,6 +98,7 @@ def record_consent(
         subject_id=recorded.subject_id,
         action=recorded.action.value,
         receipt_url=charter.receipts.url(recorded.event_id),
+        receipt=charter.consent_receipt(recorded.event_id),
     )
 
 
