@@ -11,7 +11,7 @@ from charter.domain.errors import InvalidInput, InvalidValue
 from charter.manifest.models import LegalBasis, Manifest
 from charter.services.collection import notice_hash
 from charter.services.identify import find_or_create, hash_identities
-from charter.storage.ledger import Ledger, LedgerEntry
+from charter.storage.ledger import Ledger, LedgerEntry, keep_notice
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 
@@ -49,6 +49,9 @@ class ConsentService:
         self.manifest = manifest
         self.store = store
         self.clock = clock
+        # Hashes of notices known to be committed: notices are never deleted, so a known one
+        # needs no statement (added only after the commit that kept it).
+        self._notices: set[str] = set()
 
     def _event(self, request: ConsentRequest) -> tuple[ConsentEvent, str, str]:
         manifest = self.manifest
@@ -106,18 +109,32 @@ class ConsentService:
             else None
         )
         now = event.occurred_at
+        digest = notice_hash(notice)
         with self.store.write() as connection:
-            repo = SubjectRepository(connection, self.store.vault)
+            ledger = Ledger(connection)
+            state = None
             if hashed is not None:
-                subject_id = find_or_create(repo, hashed, now)
+                subject_id = find_or_create(
+                    SubjectRepository(connection, self.store.vault), hashed, now
+                )
             else:
                 assert request.subject_id is not None
-                found = repo.resolve(request.subject_id)
-                if found is None:
-                    raise InvalidInput(f"no subject '{request.subject_id}'", code="unknown_subject")
-                subject_id = found
-            digest = notice_hash(notice)
-            repo.store_notice(digest, notice, now)
+                # A state row exists only for a current subject (it cascades with it), so one
+                # locked read both resolves the id and loads the state in the common case.
+                state = ledger.load_existing(request.subject_id, for_update=True)
+                if state is not None:
+                    subject_id = request.subject_id
+                else:
+                    found = SubjectRepository(connection, self.store.vault).resolve(
+                        request.subject_id
+                    )
+                    if found is None:
+                        raise InvalidInput(
+                            f"no subject '{request.subject_id}'", code="unknown_subject"
+                        )
+                    subject_id = found
+            if digest not in self._notices:
+                keep_notice(connection, digest, notice, now)
             entry = LedgerEntry(
                 event,
                 digest,
@@ -127,5 +144,6 @@ class ConsentService:
                 language=request.language,
                 jurisdiction=request.jurisdiction,
             )
-            _, ids = Ledger(connection).record_consents(subject_id, [entry], now)
+            _, ids = ledger.record_consents(subject_id, [entry], now, state=state)
+        self._notices.add(digest)
         return RecordedConsent(ids[0], subject_id, event.action)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from charter.domain.consent import ANY_CHANNEL
 from charter.domain.decisions import Decision, PurposeRule, SubjectState, decide
@@ -14,12 +14,34 @@ from charter.domain.preferences import SubjectRecord
 from charter.manifest.models import Manifest
 from charter.services.identify import hash_identities, locate
 from charter.services.rules import compile_rules
-from charter.storage.ledger import decode
+from charter.storage.ledger import decode, decode_for_decision
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import subject_aliases, subject_states, subjects
 
 _CHUNK = 500
+
+# Built once (constructing a statement costs more than running it; the compiled form is cached).
+_SUBJECT_STATES = subjects.outerjoin(subject_states, subject_states.c.subject_id == subjects.c.id)
+_STATES_IN = (
+    select(subjects.c.id, subject_states.c.state)
+    .select_from(_SUBJECT_STATES)
+    .where(subjects.c.id.in_(bindparam("ids", expanding=True)))
+)
+# The subject's current id (following a merge) and its state, in one statement.
+_STATE_OF = (
+    select(subjects.c.id, subject_states.c.state)
+    .select_from(_SUBJECT_STATES)
+    .where(
+        subjects.c.id
+        == func.coalesce(
+            select(subject_aliases.c.subject_id)
+            .where(subject_aliases.c.alias_id == bindparam("subject_id"))
+            .scalar_subquery(),
+            bindparam("subject_id"),
+        )
+    )
+)
 
 
 class DecisionService:
@@ -62,13 +84,7 @@ class DecisionService:
 
     @staticmethod
     def _records(connection: Any, subject_ids: Sequence[str]) -> dict[str, SubjectRecord]:
-        rows = connection.execute(
-            select(subjects.c.id, subject_states.c.state)
-            .select_from(
-                subjects.outerjoin(subject_states, subject_states.c.subject_id == subjects.c.id)
-            )
-            .where(subjects.c.id.in_(subject_ids))
-        )
+        rows = connection.execute(_STATES_IN, {"ids": list(subject_ids)})
         return {row.id: decode(row.state) for row in rows}
 
     def decide(
@@ -84,6 +100,12 @@ class DecisionService:
         rule = self.rules.get(purpose)
         if rule is None:
             return decide(None, None, categories, brand, channel)
+        if identities is None and subject_id is not None:
+            # The hot path: one statement resolves the id and reads only this purpose's part.
+            with self.store.snapshot() as connection:
+                row = connection.execute(_STATE_OF, {"subject_id": subject_id}).first()
+            found = None if row is None else decode_for_decision(row.state, brand, rule.key)
+            return decide(rule, found, categories, brand, channel)
         _, record = self.record_of(subject_id, identities)
         state = record.decision if record is not None else None
         return decide(rule, state, categories, brand, channel)
@@ -99,9 +121,10 @@ class DecisionService:
         rule = self.rules.get(purpose)
         states: dict[str, SubjectState] = {}
         if rule is not None:
+            key = rule.key
             with self.store.read() as connection:
                 for start in range(0, len(subject_ids), _CHUNK):
-                    chunk = subject_ids[start : start + _CHUNK]
-                    for key, record in self._records(connection, chunk).items():
-                        states[key] = record.decision
+                    chunk = list(subject_ids[start : start + _CHUNK])
+                    for row in connection.execute(_STATES_IN, {"ids": chunk}):
+                        states[row.id] = decode_for_decision(row.state, brand, key)
         return [decide(rule, states.get(sid), categories, brand) for sid in subject_ids]

@@ -18,6 +18,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
+    if parsed.database not in (None, "", ":memory:") and "poolclass" not in kwargs:
+        # As many connections as the server's thread pool (40) may use at once, so that none is
+        # closed and reopened (with its PRAGMAs) under load; idle ones cost a file handle.
+        kwargs.setdefault("pool_size", 40)
+        kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -40,7 +45,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # Writers take the write lock at BEGIN (IMMEDIATE), so two of them queue on busy_timeout
         # instead of one failing later with "database is locked" when it upgrades a read lock.
         # Read-only work (execution option readonly=True) begins deferred and never waits.
-        readonly = connection.get_execution_options().get("readonly", False)
-        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        # A single statement (option single_statement=True) needs no BEGIN: it is atomic alone.
+        options = connection.get_execution_options()
+        if options.get("single_statement", False):
+            return
+        connection.exec_driver_sql("BEGIN" if options.get("readonly", False) else "BEGIN IMMEDIATE")
 
     return engine

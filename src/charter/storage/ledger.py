@@ -16,14 +16,41 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from charter.domain.consent import ConsentAction, ConsentEvent, ConsentRecord, apply_event
 from charter.domain.decisions import SubjectState
 from charter.domain.preferences import SubjectRecord
-from charter.storage.tables import consent_events, preference_events, subject_states
+from charter.storage.tables import consent_events, notices, preference_events, subject_states
 
 EMPTY = SubjectRecord()
+
+# Built once: constructing a statement costs more than running it (the compiled form is cached).
+_LOAD = select(subject_states.c.state).where(subject_states.c.subject_id == bindparam("subject_id"))
+_LOCK = _LOAD.with_for_update()
+_SAVE = (
+    update(subject_states)
+    .where(subject_states.c.subject_id == bindparam("b_subject_id"))
+    .values(
+        state=bindparam("b_state", type_=subject_states.c.state.type),
+        updated_at=bindparam("b_updated_at", type_=subject_states.c.updated_at.type),
+    )
+)
+_INSERT_EVENT = insert(consent_events)
+
+
+def keep_notice(connection: Connection, notice_hash: str, text: str, now: dt.datetime) -> None:
+    """Keep a notice text once, keyed by its hash: one ``INSERT ... ON CONFLICT DO NOTHING``
+    (two writers keeping the same new text cannot collide)."""
+    dialect = connection.dialect.name
+    values = {"hash": notice_hash, "text": text, "first_shown_at": now}
+    if dialect == "postgresql":
+        connection.execute(postgresql.insert(notices).on_conflict_do_nothing(), values)
+    elif dialect == "sqlite":
+        connection.execute(sqlite.insert(notices).on_conflict_do_nothing(), values)
+    elif connection.scalar(select(notices.c.hash).where(notices.c.hash == notice_hash)) is None:
+        connection.execute(insert(notices), values)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -50,6 +77,27 @@ def decode(document: dict[str, Any] | None) -> SubjectRecord:
         ),
         unsubscribed=frozenset((b, c) for b, c in document.get("u", [])),
         sale_opt_out=bool(document.get("g", False)),
+    )
+
+
+def decode_for_decision(document: dict[str, Any] | None, brand: str, purpose: str) -> SubjectState:
+    """Only what a decision on ``purpose`` for ``brand`` reads: that pair's consents (every
+    channel), objections, restriction and age. Cheaper than ``decode`` on a whole batch."""
+    if not document:
+        return EMPTY.decision
+    consents = {
+        (b, p, channel): ConsentRecord(
+            ConsentAction(action), int(version), _utc(dt.datetime.fromisoformat(at))
+        )
+        for b, p, channel, action, version, at in document.get("c", ())
+        if p == purpose and b == brand
+    }
+    return SubjectState(
+        consents=consents,
+        objections=frozenset(document.get("o", ())),
+        restricted=bool(document.get("r", False)),
+        minor=bool(document.get("m", False)),
+        parental_consent=bool(document.get("p", False)),
     )
 
 
@@ -109,17 +157,19 @@ class Ledger:
         self.connection = connection
 
     def load(self, subject_id: str, *, for_update: bool = False) -> SubjectRecord:
-        query = select(subject_states.c.state).where(subject_states.c.subject_id == subject_id)
-        if for_update and self.connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return decode(self.connection.scalar(query))
+        found = self.load_existing(subject_id, for_update=for_update)
+        return EMPTY if found is None else found
+
+    def load_existing(self, subject_id: str, *, for_update: bool = False) -> SubjectRecord | None:
+        """The stored state, or ``None`` when the subject has no state row (yet, or at all)."""
+        query = _LOCK if for_update and self.connection.dialect.name == "postgresql" else _LOAD
+        document = self.connection.scalar(query, {"subject_id": subject_id})
+        return None if document is None else decode(document)
 
     def save(self, subject_id: str, state: SubjectRecord, now: dt.datetime) -> None:
         document = encode(state)
         done = self.connection.execute(
-            update(subject_states)
-            .where(subject_states.c.subject_id == subject_id)
-            .values(state=document, updated_at=now)
+            _SAVE, {"b_subject_id": subject_id, "b_state": document, "b_updated_at": now}
         )
         if done.rowcount == 0:
             self.connection.execute(
@@ -127,31 +177,41 @@ class Ledger:
             )
 
     def record_consents(
-        self, subject_id: str, entries: Iterable[LedgerEntry], now: dt.datetime
+        self,
+        subject_id: str,
+        entries: Iterable[LedgerEntry],
+        now: dt.datetime,
+        state: SubjectRecord | None = None,
     ) -> tuple[SubjectRecord, list[int]]:
-        """Append consent events and fold them into the state; return it and the event ids."""
-        state = self.load(subject_id, for_update=True)
+        """Append consent events and fold them into the state; return it and the event ids.
+
+        ``state`` is the subject's state when the caller has already loaded it in this
+        transaction (with ``for_update=True``); otherwise it is loaded (and locked) here.
+        """
+        if state is None:
+            state = self.load(subject_id, for_update=True)
         consents = state.decision.consents
         ids = []
         for entry in entries:
             event = entry.event
             result = self.connection.execute(
-                insert(consent_events).values(
-                    subject_id=subject_id,
-                    brand=event.brand,
-                    purpose=event.purpose,
-                    purpose_version=event.purpose_version,
-                    action=event.action.value,
-                    notice_hash=entry.notice_hash,
-                    policy_version=entry.policy_version,
-                    touchpoint=entry.touchpoint,
-                    submission_id=entry.submission_id,
-                    method=entry.method,
-                    occurred_at=event.occurred_at,
-                    channel=event.channel,
-                    language=entry.language,
-                    jurisdiction=entry.jurisdiction,
-                )
+                _INSERT_EVENT,
+                {
+                    "subject_id": subject_id,
+                    "brand": event.brand,
+                    "purpose": event.purpose,
+                    "purpose_version": event.purpose_version,
+                    "action": event.action.value,
+                    "notice_hash": entry.notice_hash,
+                    "policy_version": entry.policy_version,
+                    "touchpoint": entry.touchpoint,
+                    "submission_id": entry.submission_id,
+                    "method": entry.method,
+                    "occurred_at": event.occurred_at,
+                    "channel": event.channel,
+                    "language": entry.language,
+                    "jurisdiction": entry.jurisdiction,
+                },
             )
             primary_key = result.inserted_primary_key
             assert primary_key is not None

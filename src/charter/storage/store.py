@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,11 +15,21 @@ class Store:
     def __init__(self, engine: Engine, vault: Vault) -> None:
         self.engine = engine
         self.vault = vault
+        self.embedded = engine.dialect.name == "sqlite"
+        """Whether the database runs in this process (a short read costs no network wait)."""
+        # SQLite has one writer at a time; queueing this process's writers here hands the lock
+        # over at once, where SQLite's busy handler would poll with sleeps of 1 to 100 ms.
+        # Re-entrant, so a nested write still behaves as before (it waits on SQLite).
+        self._write_lock = threading.RLock() if self.embedded else None
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that commits when the block ends and rolls back on any error."""
-        with self.engine.begin() as connection:
+        if self._write_lock is None:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self._write_lock, self.engine.begin() as connection:
             yield connection
 
     @contextmanager
@@ -28,6 +39,14 @@ class Store:
             connection = connection.execution_options(readonly=True)
             with connection.begin():
                 yield connection
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """For exactly one read statement: no explicit transaction (SQLite runs it in autocommit
+        mode, which one statement sees consistently; PostgreSQL's driver wraps it in its own).
+        Cheaper than ``read()`` on the hot path of single decisions."""
+        with self.engine.connect() as connection:
+            yield connection.execution_options(readonly=True, single_statement=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
