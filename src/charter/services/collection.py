@@ -23,6 +23,7 @@ from charter.domain.clock import Clock
 from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentEvent, ConsentMethod
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, UndeclaredField
 from charter.manifest.models import IDENTITY_CATEGORIES, IdentityKind, Manifest, Touchpoint
+from charter.services.brands import require_brand
 from charter.services.identify import Hashed, find_or_create, hash_identities
 from charter.services.values import validate_field
 from charter.storage.ledger import Ledger, LedgerEntry
@@ -107,10 +108,7 @@ class CollectionService:
                 "consents": [c.notice for c in submission.consents],
             }
         )
-        if submission.brand not in self.manifest.brands:
-            raise InvalidInput(
-                f"no brand '{submission.brand}' in the manifest", code="unknown_brand"
-            )
+        require_brand(self.manifest, submission.brand)
         if submission.brand not in self.manifest.touchpoint_brands(touchpoint):
             raise InvalidInput(
                 f"touchpoint '{key}' is not offered by brand '{submission.brand}'",

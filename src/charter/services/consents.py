@@ -9,6 +9,7 @@ from charter.domain.clock import Clock
 from charter.domain.consent import Channel, ConsentAction, ConsentEvent, ConsentMethod
 from charter.domain.errors import InvalidInput, InvalidValue
 from charter.manifest.models import LegalBasis, Manifest
+from charter.services.brands import require_brand
 from charter.services.collection import notice_hash
 from charter.services.identify import find_or_create, hash_identities
 from charter.storage.ledger import Ledger, LedgerEntry, keep_notice
@@ -55,8 +56,7 @@ class ConsentService:
 
     def _event(self, request: ConsentRequest) -> tuple[ConsentEvent, str, str]:
         manifest = self.manifest
-        if request.brand not in manifest.brands:
-            raise InvalidInput(f"no brand '{request.brand}' in the manifest", code="unknown_brand")
+        require_brand(manifest, request.brand)
         purpose = manifest.purposes.get(request.purpose)
         if purpose is None:
             raise InvalidInput(

@@ -12,6 +12,7 @@ from charter.domain.decisions import Decision, PurposeRule, SubjectState, decide
 from charter.domain.errors import InvalidInput
 from charter.domain.preferences import SubjectRecord
 from charter.manifest.models import Manifest
+from charter.services.brands import require_brand
 from charter.services.identify import hash_identities, locate
 from charter.services.rules import compile_rules
 from charter.storage.ledger import decode, decode_for_decision
@@ -49,10 +50,6 @@ class DecisionService:
         self.manifest = manifest
         self.store = store
         self.rules: dict[str, PurposeRule] = compile_rules(manifest)
-
-    def _check_brand(self, brand: str) -> None:
-        if brand not in self.manifest.brands:
-            raise InvalidInput(f"no brand '{brand}' in the manifest", code="unknown_brand")
 
     def record_of(
         self, subject_id: str | None = None, identities: dict[str, Any] | None = None
@@ -96,7 +93,7 @@ class DecisionService:
         identities: dict[str, Any] | None = None,
         channel: str = ANY_CHANNEL,
     ) -> Decision:
-        self._check_brand(brand)
+        require_brand(self.manifest, brand)
         rule = self.rules.get(purpose)
         if rule is None:
             return decide(None, None, categories, brand, channel)
@@ -117,7 +114,7 @@ class DecisionService:
 
         Subjects merged into another are not followed here: batch callers hold current ids.
         """
-        self._check_brand(brand)
+        require_brand(self.manifest, brand)
         rule = self.rules.get(purpose)
         states: dict[str, SubjectState] = {}
         if rule is not None:

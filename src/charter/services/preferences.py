@@ -36,6 +36,7 @@ from charter.domain.preferences import (
     withdraw_objection,
 )
 from charter.manifest.models import LegalBasis, Manifest
+from charter.services.brands import require_brand
 from charter.services.collection import notice_hash
 from charter.services.decisions import DecisionService
 from charter.services.identify import find_or_create, hash_identities
@@ -391,8 +392,8 @@ class PreferenceService:
     # -- shared ----------------------------------------------------------------------------
 
     def _check_brand(self, brand: str | None) -> None:
-        if brand is not None and brand not in self.manifest.brands:
-            raise InvalidInput(f"no brand '{brand}' in the manifest", code="unknown_brand")
+        if brand is not None:
+            require_brand(self.manifest, brand)
 
     def _change(
         self,
