@@ -218,6 +218,30 @@ def test_batch_answers_equal_single_answers(
         assert [item["subject_id"] for item in batch] == subject_ids
 
 
+def test_a_batch_names_a_malformed_subject_id_and_answers_repeats(
+    api: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, headers = api
+    sid = consent(client, headers, action="give", identities={"email": "rep@example.org"})[
+        "subject_id"
+    ]
+    call = {"brand": "acme", "purpose": "marketing_email"}
+    bad = client.post(
+        "/v1/decisions:batch", json={**call, "subject_ids": [sid, 'x" or 1=1']}, headers=headers
+    )
+    assert bad.status_code == 422
+    assert "subject_ids" in bad.text
+    repeated = client.post(
+        "/v1/decisions:batch", json={**call, "subject_ids": [sid, "nobody", sid]}, headers=headers
+    )
+    assert repeated.status_code == 200
+    assert [(d["subject_id"], d["reason"]) for d in repeated.json()["decisions"]] == [
+        (sid, "ok"),
+        ("nobody", "unknown_subject"),
+        (sid, "ok"),
+    ]
+
+
 def test_a_birth_date_under_the_child_age_blocks_use_without_a_parent(
     api: tuple[TestClient, dict[str, str]],
 ) -> None:

@@ -1,14 +1,18 @@
-"""Migrations build the schema from empty on SQLite and PostgreSQL, and match the tables."""
+"""Migrations build the schema from empty on SQLite and PostgreSQL, match the tables, and carry
+existing data forward."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 
 from charter.storage import migrate
 from charter.storage.engine import make_engine
-from charter.storage.tables import metadata
+from charter.storage.ledger import decode, project
+from charter.storage.tables import decision_states, metadata, subject_states, subjects
 
 
 def test_upgrade_from_empty_matches_the_tables(database_url: str) -> None:
@@ -52,3 +56,64 @@ def test_sqlite_connections_are_set_up_for_safety(tmp_path: object) -> None:
         "secure_delete": 1,
         "synchronous": 2,
     }
+
+
+def test_0003_projects_every_existing_state_and_gives_every_subject_one(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    state = {
+        "v": 1,
+        "c": [
+            ["nova", "surveys", "any", "given", 2, now.isoformat()],
+            ["akkord_pro", "marketing", "email", "withdrawn", 1, now.isoformat()],
+        ],
+        "o": ["product_analysis"],
+        "r": True,
+        "m": True,
+        "p": False,
+    }
+    try:
+        migrate.upgrade(engine, "0002")
+        with engine.begin() as connection:
+            for subject_id in ("with-state", "without-state"):
+                connection.execute(
+                    insert(subjects).values(
+                        id=subject_id, wrapped_key=b"k", key_id="k", created_at=now, updated_at=now
+                    )
+                )
+            connection.execute(
+                insert(subject_states).values(subject_id="with-state", state=state, updated_at=now)
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            projected = {
+                row.subject_id: (row.flags, row.objections, row.consent_index)
+                for row in connection.execute(select(decision_states))
+            }
+            states = dict(
+                connection.execute(
+                    select(subject_states.c.subject_id, subject_states.c.state)
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    expected = project(decode(state))
+    assert projected["with-state"] == (
+        expected["flags"],
+        expected["objections"],
+        expected["consent_index"],
+    )
+    assert projected["with-state"] == (
+        3,
+        "product_analysis",
+        " akkord_pro/marketing/email=withdrawn/1 nova/surveys/any=given/2",
+    )
+    empty = project(decode(None))
+    assert projected["without-state"] == (
+        empty["flags"],
+        empty["objections"],
+        empty["consent_index"],
+    )
+    assert decode(states["without-state"]) == decode(None)

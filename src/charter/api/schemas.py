@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SubjectId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9-]{1,36}$"),
+    Field(description="A subject id Charter gave (a UUID); letters, digits and hyphens."),
+]
 
 
 class Body(BaseModel):

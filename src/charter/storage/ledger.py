@@ -7,6 +7,14 @@ crash (SQLite ``synchronous=FULL``, PostgreSQL's WAL). The state is stored as sm
     {"v": 1, "c": [[brand, purpose, channel, action, version, at], ...],
      "o": [objected purpose keys], "r": restricted, "m": minor, "p": parental consent,
      "u": [[brand, channel] unsubscribed], "g": sale/sharing opt-out (GPC)}
+
+Beside it, in a narrow table (``decision_states``), the projection decisions read
+(``project``), so that a decision parses no JSON: ``flags`` (1 restricted, 2 minor,
+4 parental consent), ``objections`` (objected keys joined by spaces, or NULL) and
+``consent_index``, one `` brand/purpose/channel=action/version`` entry per consent record,
+sorted, so that the
+records of one brand and purpose are adjacent and found with one string search. Keys are
+manifest keys (``[a-z0-9_]``) and channel names, so the separators never occur inside them.
 """
 
 from __future__ import annotations
@@ -22,7 +30,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from charter.domain.consent import ConsentAction, ConsentEvent, ConsentRecord, apply_event
 from charter.domain.decisions import SubjectState
 from charter.domain.preferences import SubjectRecord
-from charter.storage.tables import consent_events, notices, preference_events, subject_states
+from charter.storage.tables import (
+    consent_events,
+    decision_states,
+    notices,
+    preference_events,
+    subject_states,
+)
 
 EMPTY = SubjectRecord()
 
@@ -35,6 +49,15 @@ _SAVE = (
     .values(
         state=bindparam("b_state", type_=subject_states.c.state.type),
         updated_at=bindparam("b_updated_at", type_=subject_states.c.updated_at.type),
+    )
+)
+_SAVE_PROJECTION = (
+    update(decision_states)
+    .where(decision_states.c.subject_id == bindparam("b_subject_id"))
+    .values(
+        flags=bindparam("b_flags"),
+        objections=bindparam("b_objections"),
+        consent_index=bindparam("b_consent_index"),
     )
 )
 _INSERT_EVENT = insert(consent_events)
@@ -80,24 +103,60 @@ def decode(document: dict[str, Any] | None) -> SubjectRecord:
     )
 
 
-def decode_for_decision(document: dict[str, Any] | None, brand: str, purpose: str) -> SubjectState:
-    """Only what a decision on ``purpose`` for ``brand`` reads: that pair's consents (every
-    channel), objections, restriction and age. Cheaper than ``decode`` on a whole batch."""
-    if not document:
-        return EMPTY.decision
-    consents = {
-        (b, p, channel): ConsentRecord(
-            ConsentAction(action), int(version), _utc(dt.datetime.fromisoformat(at))
+RESTRICTED, MINOR, PARENTAL_CONSENT = 1, 2, 4
+# Decisions read a consent's action and version, never its time; the projection leaves it out.
+_UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def project(state: SubjectRecord) -> dict[str, Any]:
+    """The decision columns of ``state`` (see the module docstring)."""
+    decision = state.decision
+    flags = (
+        (RESTRICTED if decision.restricted else 0)
+        | (MINOR if decision.minor else 0)
+        | (PARENTAL_CONSENT if decision.parental_consent else 0)
+    )
+    index = "".join(
+        f" {brand}/{purpose}/{channel}={record.action.value}/{record.purpose_version}"
+        for (brand, purpose, channel), record in sorted(decision.consents.items())
+    )
+    objections = " ".join(sorted(decision.objections)) or None
+    return {"flags": flags, "objections": objections, "consent_index": index}
+
+
+def consent_slice(index: str, brand: str, purpose: str) -> str:
+    """The entries of ``index`` for one brand and purpose (every channel), as one string.
+
+    Two subjects with equal flags, objections and slice get the same decision on that purpose,
+    which is what lets a batch decide each distinct combination once.
+    """
+    prefix = f" {brand}/{purpose}/"
+    start = index.find(prefix)
+    if start < 0:
+        return ""
+    end = index.find(" ", start + 1)
+    while end >= 0 and index.startswith(prefix, end):
+        end = index.find(" ", end + 1)
+    return index[start:] if end < 0 else index[start:end]
+
+
+def decision_state(flags: int, objections: str | None, consents: str) -> SubjectState:
+    """The ``SubjectState`` a decision needs, from the projection (``consents`` may be a
+    ``consent_slice``: a decision on one purpose reads only that purpose's records)."""
+    records = {}
+    for entry in consents.split():
+        key, _, value = entry.partition("=")
+        brand, purpose, channel = key.split("/")
+        action, version = value.split("/")
+        records[(brand, purpose, channel)] = ConsentRecord(
+            ConsentAction(action), int(version), _UNDATED
         )
-        for b, p, channel, action, version, at in document.get("c", ())
-        if p == purpose and b == brand
-    }
     return SubjectState(
-        consents=consents,
-        objections=frozenset(document.get("o", ())),
-        restricted=bool(document.get("r", False)),
-        minor=bool(document.get("m", False)),
-        parental_consent=bool(document.get("p", False)),
+        consents=records,
+        objections=frozenset(objections.split()) if objections else frozenset(),
+        restricted=bool(flags & RESTRICTED),
+        minor=bool(flags & MINOR),
+        parental_consent=bool(flags & PARENTAL_CONSENT),
     )
 
 
@@ -166,15 +225,27 @@ class Ledger:
         document = self.connection.scalar(query, {"subject_id": subject_id})
         return None if document is None else decode(document)
 
+    def start(self, subject_id: str, now: dt.datetime) -> None:
+        """The empty state of a new subject (every current subject has one)."""
+        self.connection.execute(
+            insert(subject_states).values(
+                subject_id=subject_id, state=encode(EMPTY), updated_at=now
+            )
+        )
+        self.connection.execute(
+            insert(decision_states).values(subject_id=subject_id, **project(EMPTY))
+        )
+
     def save(self, subject_id: str, state: SubjectRecord, now: dt.datetime) -> None:
-        document = encode(state)
         done = self.connection.execute(
-            _SAVE, {"b_subject_id": subject_id, "b_state": document, "b_updated_at": now}
+            _SAVE, {"b_subject_id": subject_id, "b_state": encode(state), "b_updated_at": now}
         )
         if done.rowcount == 0:
-            self.connection.execute(
-                insert(subject_states).values(subject_id=subject_id, state=document, updated_at=now)
-            )
+            raise LookupError(f"subject {subject_id} has no state row")
+        self.connection.execute(
+            _SAVE_PROJECTION,
+            {"b_subject_id": subject_id, **{f"b_{k}": v for k, v in project(state).items()}},
+        )
 
     def record_consents(
         self,

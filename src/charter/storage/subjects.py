@@ -87,6 +87,7 @@ class SubjectRepository:
                 updated_at=now,
             )
         )
+        Ledger(self.connection).start(subject_id, now)
         self._keys[subject_id] = data_key
         return subject_id
 

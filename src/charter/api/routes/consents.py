@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from charter.api.auth import blocking, get_charter, require
 from charter.api.routes import gpc
-from charter.api.schemas import Body, ErrorOut
+from charter.api.schemas import Body, ErrorOut, SubjectId
 from charter.domain.permissions import Permission
 from charter.facade import Charter
 from charter.services.consents import ConsentRequest
@@ -22,7 +22,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (401
 
 class Subject(Body):
     identities: dict[str, Any] | None = Field(default=None, description="Any known identity.")
-    subject_id: str | None = Field(default=None, max_length=36)
+    subject_id: SubjectId | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> Subject:
@@ -68,7 +68,7 @@ class BatchIn(Body):
     brand: str = Field(max_length=64)
     purpose: str = Field(max_length=64)
     categories: list[str] = Field(default_factory=list, max_length=50)
-    subject_ids: list[str] = Field(max_length=10_000)
+    subject_ids: list[SubjectId] = Field(max_length=10_000)
 
 
 class BatchItem(DecisionOut):
@@ -141,17 +141,18 @@ def decide_batch(body: BatchIn, charter: Charter = Depends(get_charter)) -> Resp
         body.purpose, body.categories, brand=body.brand, subject_ids=body.subject_ids
     )
     # Decisions are a few shared values: each is serialised once, then joined per subject
-    # (``json.dumps`` of a plain id string, as a pydantic model would have written it).
-    parts: dict[int, str] = {}
-    items = []
-    for sid, d in zip(body.subject_ids, decisions, strict=True):
-        tail = parts.get(id(d))
-        if tail is None:
-            tail = parts[id(d)] = json.dumps(
+    # (subject ids are letters, digits and hyphens, so they need no escaping).
+    tails: dict[int, str] = {}
+    for d in decisions:
+        if id(d) not in tails:
+            tails[id(d)] = json.dumps(
                 {"allowed": d.allowed, "basis": d.basis, "reason": d.reason}, separators=(",", ":")
             )[1:]
-        items.append('{"subject_id":' + json.dumps(sid) + "," + tail)
-    return Response('{"decisions":[' + ",".join(items) + "]}", media_type="application/json")
+    items = ",".join(
+        f'{{"subject_id":"{sid}",{tails[id(d)]}'
+        for sid, d in zip(body.subject_ids, decisions, strict=True)
+    )
+    return Response('{"decisions":[' + items + "]}", media_type="application/json")
 
 
 def _json(content: dict[str, Any]) -> Response:
