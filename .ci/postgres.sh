@@ -12,8 +12,10 @@
 # - As root the server runs as the `postgres` user (runuser); otherwise as the calling user.
 # - Role `charter` (password $CHARTER_PG_PASSWORD, default below: a loopback-only test cluster)
 #   owning database `charter_test`; created or updated on every run, so running it twice is fine.
-# - Durability is off (fsync, synchronous_commit, full_page_writes): test data only. A cluster
-#   that does not start is wiped and made again once.
+# - Durability is off (fsync, synchronous_commit, full_page_writes): test data only. With
+#   CHARTER_PG_DURABLE=1 (at the cluster's creation; use another CHARTER_PG_DIR) it keeps
+#   PostgreSQL's durable defaults, for benchmarks of durable writes. A cluster that does not
+#   start is wiped and made again once.
 set -euo pipefail
 
 PG_DIR=${CHARTER_PG_DIR:-/tmp/charter-postgres-$(id -u)}
@@ -93,10 +95,14 @@ init_cluster() {
 # Charter test cluster (.ci/postgres.sh)
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PG_DIR'
+EOF
+    if [[ ${CHARTER_PG_DURABLE:-0} != 1 ]]; then
+        as_pg tee -a "$DATA/postgresql.conf" >/dev/null <<EOF
 fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
+    fi
 }
 
 start_cluster() {

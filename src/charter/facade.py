@@ -65,6 +65,7 @@ class Charter:
         return cls(manifest, store, clock, public_base_url=settings.public_base_url)
 
     def close(self) -> None:
+        self._consents.close()
         self.store.dispose()
 
     def __enter__(self) -> Charter:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from charter.domain.clock import Clock
 from charter.domain.consent import Channel, ConsentAction, ConsentEvent, ConsentMethod
@@ -11,7 +14,8 @@ from charter.domain.errors import InvalidInput, InvalidValue
 from charter.manifest.models import LegalBasis, Manifest
 from charter.services.brands import require_brand
 from charter.services.collection import notice_hash
-from charter.services.identify import find_or_create, hash_identities
+from charter.services.identify import Hashed, find_or_create, hash_identities
+from charter.storage.group import GroupCommit
 from charter.storage.ledger import Ledger, LedgerEntry, keep_notice
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
@@ -53,6 +57,7 @@ class ConsentService:
         # Hashes of notices known to be committed: notices are never deleted, so a known one
         # needs no statement (added only after the commit that kept it).
         self._notices: set[str] = set()
+        self._writer: GroupCommit[_Pending, RecordedConsent] = GroupCommit(store, self._write)
 
     def _event(self, request: ConsentRequest) -> tuple[ConsentEvent, str, str]:
         manifest = self.manifest
@@ -98,6 +103,7 @@ class ConsentService:
         return event, notice, request.method
 
     def record(self, request: ConsentRequest) -> RecordedConsent:
+        """Record one event; returns once it is committed (concurrent calls share commits)."""
         event, notice, method = self._event(request)
         if (request.identities is None) == (request.subject_id is None):
             raise InvalidInput("give identities or subject_id, not both", code="identity_required")
@@ -108,42 +114,85 @@ class ConsentService:
             if request.identities is not None
             else None
         )
-        now = event.occurred_at
         digest = notice_hash(notice)
-        with self.store.write() as connection:
-            ledger = Ledger(connection)
-            state = None
-            if hashed is not None:
-                subject_id = find_or_create(
-                    SubjectRepository(connection, self.store.vault), hashed, now
-                )
-            else:
-                assert request.subject_id is not None
-                # A state row exists only for a current subject (it cascades with it), so one
-                # locked read both resolves the id and loads the state in the common case.
-                state = ledger.load_existing(request.subject_id, for_update=True)
-                if state is not None:
-                    subject_id = request.subject_id
-                else:
-                    found = SubjectRepository(connection, self.store.vault).resolve(
-                        request.subject_id
-                    )
-                    if found is None:
-                        raise InvalidInput(
-                            f"no subject '{request.subject_id}'", code="unknown_subject"
-                        )
-                    subject_id = found
-            if digest not in self._notices:
-                keep_notice(connection, digest, notice, now)
-            entry = LedgerEntry(
-                event,
-                digest,
-                method,
-                self.manifest.policy.version,
-                touchpoint=request.touchpoint,
-                language=request.language,
-                jurisdiction=request.jurisdiction,
-            )
-            _, ids = ledger.record_consents(subject_id, [entry], now, state=state)
+        entry = LedgerEntry(
+            event,
+            digest,
+            method,
+            self.manifest.policy.version,
+            touchpoint=request.touchpoint,
+            language=request.language,
+            jurisdiction=request.jurisdiction,
+        )
+        recorded = self._writer.submit(_Pending(entry, notice, request.subject_id, hashed))
         self._notices.add(digest)
-        return RecordedConsent(ids[0], subject_id, event.action)
+        return recorded
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def _write(
+        self, connection: Connection, group: Sequence[_Pending]
+    ) -> list[RecordedConsent | Exception]:
+        """Apply a group of consents in one transaction (see ``charter.storage.group``).
+
+        A unit naming an unknown subject is refused before anything of it is written.
+        """
+        repo = SubjectRepository(connection, self.store.vault)
+        ledger = Ledger(connection)
+        # Identities first: linking them may merge subjects that other units name by id.
+        targets = [
+            find_or_create(repo, unit.hashed, unit.entry.event.occurred_at)
+            if unit.hashed is not None
+            else unit.subject_id
+            for unit in group
+        ]
+        states = ledger.load_many(sorted({t for t in targets if t is not None}), for_update=True)
+        refused: dict[int, Exception] = {}
+        for index, target in enumerate(targets):
+            if target is None or target in states:
+                continue
+            # Not a current subject: merged into another (follow it), or unknown.
+            current = repo.resolve(target)
+            if current is None:
+                refused[index] = InvalidInput(f"no subject '{target}'", code="unknown_subject")
+                continue
+            if current not in states:
+                states.update(ledger.load_many([current], for_update=True))
+            targets[index] = current
+        notices = {
+            unit.entry.notice_hash: unit
+            for index, unit in enumerate(group)
+            if index not in refused and unit.entry.notice_hash not in self._notices
+        }
+        for digest, unit in notices.items():
+            keep_notice(connection, digest, unit.notice, unit.entry.event.occurred_at)
+        per_subject: dict[str, list[LedgerEntry]] = {}
+        for index, (unit, target) in enumerate(zip(group, targets, strict=True)):
+            if index not in refused and target is not None:
+                per_subject.setdefault(target, []).append(unit.entry)
+        batch = [(sid, states[sid], entries) for sid, entries in per_subject.items()]
+        now = max(unit.entry.event.occurred_at for unit in group)
+        event_ids = {
+            sid: iter(ids)
+            for (sid, _, _), (_, ids) in zip(batch, ledger.record_many(batch, now), strict=True)
+        }
+        outcomes: list[RecordedConsent | Exception] = []
+        for index, (unit, target) in enumerate(zip(group, targets, strict=True)):
+            if index in refused or target is None:
+                outcomes.append(refused[index])
+            else:
+                outcomes.append(
+                    RecordedConsent(next(event_ids[target]), target, unit.entry.event.action)
+                )
+        return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """One consent waiting for its group's transaction."""
+
+    entry: LedgerEntry
+    notice: str
+    subject_id: str | None
+    hashed: Hashed | None

@@ -20,7 +20,7 @@ manifest keys (``[a-z0-9_]``) and channel names, so the separators never occur i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,6 +43,11 @@ EMPTY = SubjectRecord()
 # Built once: constructing a statement costs more than running it (the compiled form is cached).
 _LOAD = select(subject_states.c.state).where(subject_states.c.subject_id == bindparam("subject_id"))
 _LOCK = _LOAD.with_for_update()
+_LOAD_MANY = select(subject_states.c.subject_id, subject_states.c.state).where(
+    subject_states.c.subject_id.in_(bindparam("ids", expanding=True))
+)
+# In id order, so that two writers locking overlapping subjects cannot deadlock.
+_LOCK_MANY = _LOAD_MANY.order_by(subject_states.c.subject_id).with_for_update()
 _SAVE = (
     update(subject_states)
     .where(subject_states.c.subject_id == bindparam("b_subject_id"))
@@ -60,7 +65,8 @@ _SAVE_PROJECTION = (
         consent_index=bindparam("b_consent_index"),
     )
 )
-_INSERT_EVENT = insert(consent_events)
+# Ids come back in the order of the rows given, which is how events are matched to them.
+_INSERT_EVENTS = insert(consent_events).returning(consent_events.c.id, sort_by_parameter_order=True)
 
 
 def keep_notice(connection: Connection, notice_hash: str, text: str, now: dt.datetime) -> None:
@@ -236,6 +242,18 @@ class Ledger:
             insert(decision_states).values(subject_id=subject_id, **project(EMPTY))
         )
 
+    def load_many(
+        self, subject_ids: Sequence[str], *, for_update: bool = False
+    ) -> dict[str, SubjectRecord]:
+        """The stored states of those subjects that have one, in one statement."""
+        query = (
+            _LOCK_MANY
+            if for_update and self.connection.dialect.name == "postgresql"
+            else _LOAD_MANY
+        )
+        rows = self.connection.execute(query, {"ids": list(subject_ids)})
+        return {row.subject_id: decode(row.state) for row in rows}
+
     def save(self, subject_id: str, state: SubjectRecord, now: dt.datetime) -> None:
         done = self.connection.execute(
             _SAVE, {"b_subject_id": subject_id, "b_state": encode(state), "b_updated_at": now}
@@ -261,36 +279,67 @@ class Ledger:
         """
         if state is None:
             state = self.load(subject_id, for_update=True)
-        consents = state.decision.consents
-        ids = []
-        for entry in entries:
-            event = entry.event
-            result = self.connection.execute(
-                _INSERT_EVENT,
-                {
-                    "subject_id": subject_id,
-                    "brand": event.brand,
-                    "purpose": event.purpose,
-                    "purpose_version": event.purpose_version,
-                    "action": event.action.value,
-                    "notice_hash": entry.notice_hash,
-                    "policy_version": entry.policy_version,
-                    "touchpoint": entry.touchpoint,
-                    "submission_id": entry.submission_id,
-                    "method": entry.method,
-                    "occurred_at": event.occurred_at,
-                    "channel": event.channel,
-                    "language": entry.language,
-                    "jurisdiction": entry.jurisdiction,
-                },
-            )
-            primary_key = result.inserted_primary_key
-            assert primary_key is not None
-            ids.append(int(primary_key[0]))
-            consents = apply_event(consents, event)
-        state = replace(state, decision=replace(state.decision, consents=consents))
-        self.save(subject_id, state, now)
-        return state, ids
+        return self.record_many([(subject_id, state, list(entries))], now)[0]
+
+    def record_many(
+        self,
+        batch: Sequence[tuple[str, SubjectRecord, Sequence[LedgerEntry]]],
+        now: dt.datetime,
+    ) -> list[tuple[SubjectRecord, list[int]]]:
+        """``record_consents`` for several subjects (each once, its state loaded and locked in
+        this transaction), with one statement per table however many events there are."""
+        if not batch:
+            return []
+        rows = [
+            {
+                "subject_id": subject_id,
+                "brand": entry.event.brand,
+                "purpose": entry.event.purpose,
+                "purpose_version": entry.event.purpose_version,
+                "action": entry.event.action.value,
+                "notice_hash": entry.notice_hash,
+                "policy_version": entry.policy_version,
+                "touchpoint": entry.touchpoint,
+                "submission_id": entry.submission_id,
+                "method": entry.method,
+                "occurred_at": entry.event.occurred_at,
+                "channel": entry.event.channel,
+                "language": entry.language,
+                "jurisdiction": entry.jurisdiction,
+            }
+            for subject_id, _, entries in batch
+            for entry in entries
+        ]
+        ids = iter(
+            [int(row[0]) for row in self.connection.execute(_INSERT_EVENTS, rows)] if rows else ()
+        )
+        outcomes = []
+        for _, state, entries in batch:
+            consents = state.decision.consents
+            for entry in entries:
+                consents = apply_event(consents, entry.event)
+            state = replace(state, decision=replace(state.decision, consents=consents))
+            outcomes.append((state, [next(ids) for _ in entries]))
+        saved = [
+            (subject_id, state)
+            for (subject_id, _, _), (state, _) in zip(batch, outcomes, strict=True)
+        ]
+        states = [
+            {"b_subject_id": subject_id, "b_state": encode(state), "b_updated_at": now}
+            for subject_id, state in saved
+        ]
+        projections = [
+            {"b_subject_id": subject_id, **{f"b_{k}": v for k, v in project(state).items()}}
+            for subject_id, state in saved
+        ]
+        # One row goes as a plain execute: an executemany costs more round trips on PostgreSQL.
+        done = self.connection.execute(_SAVE, states[0] if len(states) == 1 else states)
+        if self.connection.dialect.supports_sane_multi_rowcount and done.rowcount != len(saved):
+            raise LookupError("a subject has no state row")
+        self.connection.execute(
+            _SAVE_PROJECTION, projections[0] if len(projections) == 1 else projections
+        )
+        return outcomes
 
     def record_preference(
         self, subject_id: str, entry: PreferenceEntry, state: SubjectRecord, now: dt.datetime
