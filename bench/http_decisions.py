@@ -429,7 +429,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="per load phase")
     parser.add_argument("--client", choices=("httpx", "raw", "both"), default="both")
     parser.add_argument("--batch", type=int, default=5_000)
-    parser.add_argument("--batch-calls", type=int, default=40)
+    parser.add_argument("--batch-calls", type=int, default=200)
     parser.add_argument("--batch-concurrency", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
