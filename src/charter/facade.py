@@ -19,6 +19,7 @@ from charter.services.collection import (
 )
 from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
 from charter.services.decisions import DecisionService
+from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
 from charter.services.preferences import (
     MessageCheck,
     PreferenceOutcome,
@@ -26,10 +27,12 @@ from charter.services.preferences import (
     UnsubscribeLink,
 )
 from charter.services.receipts import ReceiptService
+from charter.services.requests import RequestService
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.storage.store import Store
 
 DEFAULT_BASE_URL = Settings.model_fields["public_base_url"].default
+DEFAULT_OUTBOX = Settings.model_fields["outbox_dir"].default
 
 
 class Charter:
@@ -45,6 +48,7 @@ class Charter:
         clock: Clock = system_clock,
         *,
         public_base_url: str = DEFAULT_BASE_URL,
+        transport: Transport | None = None,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -57,12 +61,20 @@ class Charter:
             manifest, store, clock, self.decisions, public_base_url
         )
         self.receipts = ReceiptService(manifest, store, public_base_url)
+        self.outbox = Outbox(store, transport or DirectoryTransport(DEFAULT_OUTBOX), clock)
+        self.requests = RequestService(manifest, store, clock, self.outbox, public_base_url)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
         settings = settings or Settings()
         manifest, store = load(settings)
-        return cls(manifest, store, clock, public_base_url=settings.public_base_url)
+        return cls(
+            manifest,
+            store,
+            clock,
+            public_base_url=settings.public_base_url,
+            transport=transport_for(settings.smtp_url, settings.outbox_dir),
+        )
 
     def close(self) -> None:
         self._consents.close()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from charter import __version__
 from charter.api import errors
 from charter.api.limits import BodySizeLimit
+from charter.api.ratelimit import SlidingWindow
 from charter.api.routes import (
     collection,
     consents,
@@ -17,6 +18,7 @@ from charter.api.routes import (
     preferences,
     public,
     receipts,
+    requests,
     unsubscribe,
 )
 from charter.config import Settings
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
         lifespan=lifespan,
     )
     app.state.charter = instance
+    app.state.public_rate_limit = SlidingWindow(settings.public_rate_limit, 60.0)
     errors.install(app)
     app.include_router(public.router)
     app.include_router(collection.router)
@@ -50,5 +53,6 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)
     app.include_router(gpc.router)
+    app.include_router(requests.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -20,6 +20,7 @@ from charter.domain.errors import (
     InvalidInput,
     ManifestError,
     NotFound,
+    RateLimited,
     Unauthorized,
 )
 
@@ -30,6 +31,7 @@ STATUS: list[tuple[type[CharterError], int]] = [
     (NotFound, 404),
     (Unauthorized, 401),
     (Forbidden, 403),
+    (RateLimited, 429),
     (ManifestError, 500),
 ]
 
@@ -41,8 +43,11 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
     )
@@ -58,7 +63,8 @@ async def _charter_error(_request: Request, exc: Exception) -> JSONResponse:
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
     if status >= 500:
         logger.error("server-side error %s: %s", exc.code, exc.message)
-    return error_response(status, exc.code, exc.message)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return error_response(status, exc.code, exc.message, headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

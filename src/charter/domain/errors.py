@@ -12,6 +12,7 @@ to HTTP statuses once (``charter.api.errors``); the CLI maps them to exit codes 
     ├── NotFound                404  unknown touchpoint, brand, subject ...
     ├── Unauthorized            401  missing or unknown token
     ├── Forbidden               403  token valid but its role may not do this
+    ├── RateLimited             429  a public endpoint called too often from one place
     └── ManifestError           manifest cannot be loaded (file, line and key named)
 """
 
@@ -54,6 +55,14 @@ class Unauthorized(CharterError):
 
 class Forbidden(CharterError):
     code = "forbidden"
+
+
+class RateLimited(CharterError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ManifestError(CharterError):

@@ -29,6 +29,9 @@ class Permission(StrEnum):
     MANAGE_SUBSCRIPTIONS = "manage_subscriptions"
     CHECK_MESSAGE = "check_message"
     READ_RECEIPTS = "read_receipts"
+    READ_REQUESTS = "read_requests"
+    FILE_REQUEST = "file_request"
+    DECIDE_REQUEST = "decide_request"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -44,6 +47,13 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_SUBSCRIPTIONS: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
     Permission.CHECK_MESSAGE: frozenset({Role.ADMIN, Role.SERVICE, Role.PRIVACY_OFFICER}),
     Permission.READ_RECEIPTS: frozenset(Role),
+    # Support sees the queue and records requests that came by mail or phone; approving,
+    # extending and refusing them is the privacy team's decision.
+    Permission.READ_REQUESTS: frozenset(
+        {Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPPORT, Role.AUDITOR}
+    ),
+    Permission.FILE_REQUEST: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPPORT}),
+    Permission.DECIDE_REQUEST: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -52,3 +53,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN" if options.get("readonly", False) else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC: SQLite hands back naive datetimes for timezone-aware columns
+    (they were stored in UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from charter.domain.consent import ConsentAction, ConsentEvent, ConsentRecord, apply_event
 from charter.domain.decisions import SubjectState
 from charter.domain.preferences import SubjectRecord
+from charter.storage.engine import utc
 from charter.storage.tables import (
     consent_events,
     decision_states,
@@ -82,17 +83,12 @@ def keep_notice(connection: Connection, notice_hash: str, text: str, now: dt.dat
         connection.execute(insert(notices), values)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 def decode(document: dict[str, Any] | None) -> SubjectRecord:
     if not document:
         return EMPTY
     consents = {
         (brand, purpose, channel): ConsentRecord(
-            ConsentAction(action), int(version), _utc(dt.datetime.fromisoformat(at))
+            ConsentAction(action), int(version), utc(dt.datetime.fromisoformat(at))
         )
         for brand, purpose, channel, action, version, at in document.get("c", [])
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -185,3 +186,118 @@ api_tokens = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
 )
+
+rights_requests = Table(
+    "rights_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("received_via", String(32), nullable=False),
+    Column("jurisdiction", String(16)),
+    Column("deadline_rule", String(16), nullable=False),
+    Column("received_at", Timestamp, nullable=False),
+    Column("confirm_by", Timestamp),
+    Column("legal_due_at", Timestamp, nullable=False),
+    Column("due_at", Timestamp, nullable=False),
+    Column("extended_at", Timestamp),
+    Column("verified_at", Timestamp),
+    Column("closed_at", Timestamp),
+    Column("approval_required", Boolean, nullable=False),
+    # The person: keyed hashes of the identities given (never readable), the subject found, and
+    # what must stay readable while the request is open (contact, details) sealed under the
+    # request's own key; erasing the key (``key_wrapped`` NULL) leaves only the hashes.
+    Column("identity_hashes", JSON, nullable=False),
+    Column("subject_id", String(36)),
+    Column("key_wrapped", LargeBinary),
+    Column("contact_sealed", LargeBinary),
+    Column("details_sealed", LargeBinary),
+    Column("code_hash", String(64)),
+    Column("code_expires_at", Timestamp),
+    Column("code_sent_at", Timestamp),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Timestamp),
+    Column("token_hash", String(64), unique=True),
+    Column("reminders_sent", JSON, nullable=False),
+    Column("outcome", JSON),
+    Index(None, "status", "due_at"),
+)
+"""Rights requests (GDPR Art. 12-22). Kept at least 24 months after closing, identifiers only as
+keyed hashes; see ``charter.services.requests``."""
+
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        String(36),
+        ForeignKey("rights_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", Timestamp, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text),
+    Index(None, "request_id"),
+)
+"""A request's history: every status change, message, reminder and step; no personal data."""
+
+request_steps = Table(
+    "request_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        String(36),
+        ForeignKey("rights_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("system", String(64), nullable=False),
+    Column("target", String(128)),
+    Column("action", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("result_sealed", LargeBinary),
+    Column("summary", JSON),
+    Column("error", Text),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("request_id", "seq"),
+)
+"""The persisted plan of a request: one step per system and table, done in order; a request
+interrupted by a crash resumes at its first step not done."""
+
+request_packages = Table(
+    "request_packages",
+    metadata,
+    Column(
+        "request_id",
+        String(36),
+        ForeignKey("rights_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("package_sealed", LargeBinary, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+)
+"""Access packages, sealed under the request's key, deleted when their download link expires."""
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("request_id", String(36)),
+    Column("key_wrapped", LargeBinary, nullable=False),
+    Column("message_sealed", LargeBinary, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("last_error", Text),
+    Index(None, "next_attempt_at"),
+)
+"""Mail waiting to go: written in the transaction that decides to send it, so a crash between
+the decision and the delivery loses nothing; the row (and its key) is deleted once delivered."""

@@ -1,0 +1,1 @@
+"""Connectors: the external systems a rights request reaches (``systems`` in the manifest)."""

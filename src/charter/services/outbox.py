@@ -1,0 +1,215 @@
+"""Charter's outbox: every message to a person or to staff goes through it.
+
+A message is written to the ``outbox`` table in the same transaction as the decision to send it
+(a request received, a code to verify), sealed under a key of its own, so that a crash between
+that commit and the delivery loses nothing. ``deliver`` then sends what is due: over SMTP to
+``CHARTER_SMTP_URL`` or, with none set, as ``.eml`` files in ``CHARTER_OUTBOX_DIR``. A delivered
+message's row (and key) is deleted; a failed one is retried with growing waits (1, 2, 4 ...
+minutes, at most 6 hours), its error kept without the message. Delivery is at least once: a
+process killed between sending and deleting sends that message again after its lease.
+
+SMTP URLs: ``smtp://host:port`` (plain, for a local relay), ``smtp+starttls://user:password@host:587``
+and ``smtps://user:password@host:465``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from charter.domain.clock import Clock
+from charter.domain.errors import InvalidValue
+from charter.storage.engine import utc
+from charter.storage.store import Store
+from charter.storage.tables import outbox
+from charter.storage.vault import Vault
+
+_OWNER = "outbox"
+_LEASE = dt.timedelta(minutes=5)
+_MAX_WAIT = dt.timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    to: str
+    subject: str
+    body: str
+    kind: str
+    sender: str
+    request_id: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def as_email(self, now: dt.datetime) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = self.to
+        email["Subject"] = self.subject
+        email["Date"] = format_datetime(now)
+        email["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        for name, value in self.headers.items():
+            email[name] = value
+        email.set_content(self.body)
+        return email
+
+
+class Transport(Protocol):
+    def send(self, email: EmailMessage) -> None: ...
+
+
+class DirectoryTransport:
+    """Writes each message as an ``.eml`` file, atomically (a reader never sees half a file)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, email: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+        with os.fdopen(handle, "wb") as out:
+            out.write(bytes(email))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.folder / f"{stamp}-{os.urandom(4).hex()}.eml")
+
+
+class SmtpTransport:
+    def __init__(self, url: str, timeout: float = 20.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps", "smtp+starttls") or not parts.hostname:
+            raise InvalidValue(
+                "CHARTER_SMTP_URL must look like smtp://host:port, smtp+starttls://user:pass@host:587"
+                " or smtps://user:pass@host:465"
+            )
+        self.scheme = parts.scheme
+        self.host = parts.hostname
+        self.port = parts.port or {"smtp": 25, "smtps": 465, "smtp+starttls": 587}[parts.scheme]
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = timeout
+
+    def send(self, email: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if self.scheme == "smtps":
+            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            if self.scheme == "smtp+starttls":
+                client.starttls(context=context)
+            if self.user is not None:
+                client.login(self.user, self.password or "")
+            client.send_message(email)
+
+
+def transport_for(smtp_url: str | None, outbox_dir: Path) -> Transport:
+    return SmtpTransport(smtp_url) if smtp_url else DirectoryTransport(outbox_dir)
+
+
+class Outbox:
+    def __init__(self, store: Store, transport: Transport, clock: Clock) -> None:
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+
+    def enqueue(self, connection: Connection, message: Message, now: dt.datetime) -> None:
+        """Queue ``message`` in the caller's transaction; it goes once that commits."""
+        data_key = Vault.new_data_key()
+        connection.execute(
+            insert(outbox).values(
+                created_at=now,
+                kind=message.kind,
+                request_id=message.request_id,
+                key_wrapped=self.store.vault.wrap(_OWNER, data_key),
+                message_sealed=Vault.seal(
+                    data_key,
+                    _OWNER,
+                    "message",
+                    {
+                        "to": message.to,
+                        "subject": message.subject,
+                        "body": message.body,
+                        "kind": message.kind,
+                        "sender": message.sender,
+                        "request_id": message.request_id,
+                        "headers": message.headers,
+                    },
+                ),
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+
+    def deliver(self, limit: int = 100) -> int:
+        """Send the messages that are due; returns how many went. Never raises for a message
+        that fails: it is kept for a later try with its error."""
+        sent = 0
+        for row_id in self._due(limit):
+            claimed = self._claim(row_id)
+            if claimed is None:
+                continue  # another process took it
+            message, attempts = claimed
+            try:
+                self.transport.send(message.as_email(self.clock()))
+            except (OSError, smtplib.SMTPException) as error:
+                # The type and SMTP code only: a server's message may name the recipient.
+                code = getattr(error, "smtp_code", None)
+                self._failed(row_id, attempts, type(error).__name__ + (f" {code}" if code else ""))
+                continue
+            with self.store.write() as connection:
+                connection.execute(delete(outbox).where(outbox.c.id == row_id))
+            sent += 1
+        return sent
+
+    def pending(self) -> int:
+        with self.store.read() as connection:
+            return len(connection.execute(select(outbox.c.id)).all())
+
+    def _due(self, limit: int) -> list[int]:
+        now = self.clock()
+        with self.store.read() as connection:
+            return list(
+                connection.scalars(
+                    select(outbox.c.id)
+                    .where(outbox.c.next_attempt_at <= now)
+                    .order_by(outbox.c.id)
+                    .limit(limit)
+                )
+            )
+
+    def _claim(self, row_id: int) -> tuple[Message, int] | None:
+        """Take a lease on a due message (so that two processes do not both send it)."""
+        now = self.clock()
+        with self.store.write() as connection:
+            row = connection.execute(select(outbox).where(outbox.c.id == row_id)).first()
+            if row is None or utc(row.next_attempt_at) > now:
+                return None
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(next_attempt_at=now + _LEASE, attempts=row.attempts + 1)
+            )
+        data_key = self.store.vault.unwrap(_OWNER, bytes(row.key_wrapped))
+        fields = Vault.open(data_key, _OWNER, "message", bytes(row.message_sealed))
+        return Message(**fields), int(row.attempts) + 1
+
+    def _failed(self, row_id: int, attempts: int, error: str) -> None:
+        wait = min(dt.timedelta(minutes=2 ** (attempts - 1)), _MAX_WAIT)
+        with self.store.write() as connection:
+            connection.execute(
+                update(outbox)
+                .where(outbox.c.id == row_id)
+                .values(next_attempt_at=self.clock() + wait, last_error=error[:500])
+            )
