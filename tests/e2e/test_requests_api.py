@@ -60,9 +60,11 @@ class Api:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     initialise(settings)
-    with Charter.open(settings) as charter:
-        with TestClient(create_app(settings, charter=charter)) as client:
-            yield Api(client, charter, settings.outbox_dir)
+    with (
+        Charter.open(settings) as charter,
+        TestClient(create_app(settings, charter=charter)) as client,
+    ):
+        yield Api(client, charter, settings.outbox_dir)
 
 
 def test_a_request_is_verified_by_the_code_sent_by_mail(api: Api) -> None:
