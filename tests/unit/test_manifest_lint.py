@@ -194,6 +194,25 @@ def relation_to_unknown_table(d: Data) -> None:
     d["systems"]["shop"]["tables"]["orders"]["relations"][0]["references"] = "clients.id"
 
 
+def relation_to_non_key(d: Data) -> None:
+    d["systems"]["shop"]["tables"]["orders"]["relations"][0]["references"] = "customers.email"
+
+
+def unknown_legal_hold(d: Data) -> None:
+    d["systems"]["shop"]["tables"]["orders"]["legal_hold"] = "tax_records"
+
+
+def table_nobody_reaches(d: Data) -> None:
+    d["systems"]["shop"]["tables"]["wishlists"] = {"primary_key": "wish_id"}
+
+
+def relations_in_a_cycle(d: Data) -> None:
+    # Both tables stay reachable (customers has identities): only the cycle is wrong.
+    d["systems"]["shop"]["tables"]["customers"]["relations"] = [
+        {"column": "last_order_id", "references": "orders.id"}
+    ]
+
+
 def domain_twice(d: Data) -> None:
     d["brands"]["zeta"]["domains"].append("ACME.example.org")
 
@@ -411,6 +430,34 @@ CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
         "clients.id",
     ),
     (
+        "relation_key",
+        "systems_resolve",
+        relation_to_non_key,
+        ("systems", "shop", "tables", "orders", "relations", 0, "references"),
+        "customers.email",
+    ),
+    (
+        "unknown_legal_hold",
+        "systems_resolve",
+        unknown_legal_hold,
+        ("systems", "shop", "tables", "orders", "legal_hold"),
+        "legal_hold: tax_records",
+    ),
+    (
+        "unreachable_table",
+        "systems_traversable",
+        table_nobody_reaches,
+        ("systems", "shop", "tables", "wishlists"),
+        "wishlists:",
+    ),
+    (
+        "relation_cycle",
+        "systems_traversable",
+        relations_in_a_cycle,
+        ("systems", "shop", "tables", "orders", "relations", 0),
+        "column: customer_id",
+    ),
+    (
         "duplicate_domain",
         "brand_domains_unique",
         domain_twice,
@@ -522,6 +569,32 @@ ALLOWED: list[tuple[str, Mutation]] = [
         "field names that merely contain 'pan' or 'card'",
         lambda d: d["touchpoints"]["purchase"]["fields"].update(
             company={"category": "user.name"}, card_holder_name={"category": "user.name"}
+        ),
+    ),
+    (
+        "table under an existing legal hold",
+        lambda d: d["systems"]["shop"]["tables"]["orders"].update(legal_hold="order_records"),
+    ),
+    (
+        "table reached through a chain of relations",
+        lambda d: d["systems"]["shop"]["tables"].update(
+            order_items={"relations": [{"column": "order_id", "references": "orders.id"}]}
+        ),
+    ),
+    (
+        "table with its own primary key referenced by that name",
+        lambda d: d["systems"]["shop"]["tables"].update(
+            notes={
+                "primary_key": "note_no",
+                "relations": [{"column": "customer_id", "references": "customers.id"}],
+            },
+            note_lines={"relations": [{"column": "note_no", "references": "notes.note_no"}]},
+        ),
+    ),
+    (
+        "non-sql system whose tables have no identities",
+        lambda d: d["systems"].update(
+            warehouse={"name": "Warehouse", "connector": "manual", "tables": {"shelves": {}}}
         ),
     ),
     (

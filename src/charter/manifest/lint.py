@@ -15,12 +15,14 @@ from charter.domain.categories import covered_by_any, covers
 from charter.domain.regions import in_region
 from charter.manifest.models import (
     IDENTITY_CATEGORIES,
+    ConnectorKind,
     LegalBasis,
     LegalHold,
     Manifest,
     MinorsRule,
     RecipientKind,
     RetentionRule,
+    System,
 )
 from charter.manifest.taxonomy import (
     extends_vocabulary,
@@ -293,7 +295,9 @@ def cookies_consent(manifest: Manifest) -> Iterator[Problem]:
 
 
 def systems_resolve(manifest: Manifest) -> Iterator[Problem]:
-    """Relations point at declared tables; SQL systems say where their connection comes from."""
+    """Relations point at declared tables' primary keys; legal holds named by a table exist;
+    SQL systems say where their connection comes from."""
+    holds = {hold.key for hold in manifest.retention.legal_holds}
     for sys_key, system in manifest.systems.items():
         if system.connector.value in {"sql", "parquet"} and system.connection_env is None:
             yield Problem(
@@ -302,14 +306,92 @@ def systems_resolve(manifest: Manifest) -> Iterator[Problem]:
                 f"system '{sys_key}' needs connection_env (the variable holding its URL)",
             )
         for table_key, table in system.tables.items():
+            where: KeyPath = ("systems", sys_key, "tables", table_key)
             for i, relation in enumerate(table.relations):
-                target_table, _ = relation.references.split(".", 1)
+                target_table, target_column = relation.references.split(".", 1)
+                path: KeyPath = (*where, "relations", i, "references")
                 if target_table not in system.tables:
                     yield Problem(
                         "unknown_table",
-                        ("systems", sys_key, "tables", table_key, "relations", i, "references"),
+                        path,
                         f"table '{target_table}' is not declared in system '{sys_key}'",
                     )
+                elif target_column != system.tables[target_table].primary_key:
+                    # Connectors follow a relation by the parent's primary keys found so far.
+                    yield Problem(
+                        "relation_key",
+                        path,
+                        f"'{relation.references}' is not the primary key of '{target_table}' "
+                        f"({system.tables[target_table].primary_key})",
+                    )
+            if table.legal_hold is not None and table.legal_hold not in holds:
+                yield Problem(
+                    "unknown_legal_hold",
+                    (*where, "legal_hold"),
+                    f"no legal hold '{table.legal_hold}' in retention.legal_holds",
+                )
+
+
+def _parents(system: System) -> dict[str, list[tuple[int, str]]]:
+    """Per table, (relation index, referenced table) for relations naming a declared table."""
+    return {
+        key: [
+            (i, target)
+            for i, relation in enumerate(table.relations)
+            if (target := relation.references.split(".", 1)[0]) in system.tables
+        ]
+        for key, table in system.tables.items()
+    }
+
+
+def _cycle_closers(parents: dict[str, list[tuple[int, str]]]) -> Iterator[tuple[str, int, str]]:
+    """Depth-first search: a relation back to a table still on the path closes a cycle."""
+    state: dict[str, str] = {}
+
+    def visit(key: str) -> Iterator[tuple[str, int, str]]:
+        state[key] = "open"
+        for i, parent in parents[key]:
+            if state.get(parent) == "open":
+                yield key, i, parent
+            elif parent not in state:
+                yield from visit(parent)
+        state[key] = "done"
+
+    for key in parents:
+        if key not in state:
+            yield from visit(key)
+
+
+def systems_traversable(manifest: Manifest) -> Iterator[Problem]:
+    """A rights request finds a person's rows by walking from identity columns along relations
+    (child to parent's key), so relations form no cycle and, in a ``sql`` system, every table is
+    reached: it has identity columns or a chain of relations to a table that has them."""
+    for sys_key, system in manifest.systems.items():
+        parents = _parents(system)
+        for key, i, parent in _cycle_closers(parents):
+            yield Problem(
+                "relation_cycle",
+                ("systems", sys_key, "tables", key, "relations", i),
+                f"relation '{key}' -> '{parent}' closes a cycle of relations",
+            )
+        if system.connector is not ConnectorKind.SQL:
+            continue
+        reached = {key for key, table in system.tables.items() if table.identities}
+        while grown := {
+            key
+            for key in system.tables
+            if key not in reached and any(p in reached for _, p in parents[key])
+        }:
+            reached |= grown
+        for key, table in system.tables.items():
+            broken = len(parents[key]) < len(table.relations)  # reported as unknown_table
+            if key not in reached and not broken:
+                yield Problem(
+                    "unreachable_table",
+                    ("systems", sys_key, "tables", key),
+                    f"no person's rows can be found in '{key}': give it identity columns or a "
+                    "relation to a table that has them",
+                )
 
 
 def brand_domains_unique(manifest: Manifest) -> Iterator[Problem]:
@@ -336,6 +418,7 @@ RULES: tuple[Rule, ...] = (
     no_card_numbers,
     cookies_consent,
     systems_resolve,
+    systems_traversable,
     brand_domains_unique,
 )
 

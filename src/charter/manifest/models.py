@@ -300,6 +300,11 @@ class Table(Model):
     primary_key: str = "id"
     relations: list[Relation] = Field(default_factory=list)
     columns: dict[str, ColumnSpec] = Field(default_factory=dict)
+    legal_hold: Key | None = Field(
+        default=None,
+        description="The retention.legal_holds entry whose records this table holds; erasure "
+        "keeps its rows and the columns the hold covers.",
+    )
 
 
 class ConnectorKind(StrEnum):
