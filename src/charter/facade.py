@@ -28,6 +28,7 @@ from charter.services.preferences import (
 )
 from charter.services.receipts import ReceiptService
 from charter.services.requests import RequestService
+from charter.services.rights import RightsRunner
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.storage.store import Store
 
@@ -63,6 +64,15 @@ class Charter:
         self.receipts = ReceiptService(manifest, store, public_base_url)
         self.outbox = Outbox(store, transport or DirectoryTransport(DEFAULT_OUTBOX), clock)
         self.requests = RequestService(manifest, store, clock, self.outbox, public_base_url)
+        self.rights = RightsRunner(
+            manifest,
+            store,
+            clock,
+            self.outbox,
+            self._consents,
+            self.preferences,
+            public_base_url,
+        )
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
@@ -77,6 +87,7 @@ class Charter:
         )
 
     def close(self) -> None:
+        self.rights.close()
         self._consents.close()
         self.store.dispose()
 

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from charter import __version__
 from charter.api import errors
 from charter.api.limits import BodySizeLimit
-from charter.api.ratelimit import SlidingWindow
 from charter.api.routes import (
     collection,
     consents,
@@ -23,17 +22,29 @@ from charter.api.routes import (
 )
 from charter.config import Settings
 from charter.facade import Charter
+from charter.jobs.worker import Worker
+from charter.web import privacy
+from charter.web.ratelimit import SlidingWindow
 
 
-def create_app(settings: Settings | None = None, charter: Charter | None = None) -> FastAPI:
-    """Build the app; it opens a ``Charter`` from ``settings`` unless one is given."""
+def create_app(
+    settings: Settings | None = None, charter: Charter | None = None, *, worker: bool | None = None
+) -> FastAPI:
+    """Build the app; it opens a ``Charter`` from ``settings`` unless one is given. The
+    background worker (requests, outbox, reminders) runs when the app opened its own Charter,
+    unless ``worker`` says otherwise (tests drive the jobs themselves)."""
     settings = settings or Settings()
     owned = charter is None
     instance = charter or Charter.open(settings)
+    jobs = Worker(instance) if (owned if worker is None else worker) else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if jobs is not None:
+            jobs.start()
         yield
+        if jobs is not None:
+            jobs.stop()
         if owned:
             instance.close()
 
@@ -44,6 +55,7 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
         lifespan=lifespan,
     )
     app.state.charter = instance
+    app.state.worker = jobs
     app.state.public_rate_limit = SlidingWindow(settings.public_rate_limit, 60.0)
     errors.install(app)
     app.include_router(public.router)
@@ -54,5 +66,6 @@ def create_app(settings: Settings | None = None, charter: Charter | None = None)
     app.include_router(unsubscribe.router)
     app.include_router(gpc.router)
     app.include_router(requests.router)
+    app.include_router(privacy.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

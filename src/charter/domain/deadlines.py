@@ -20,9 +20,10 @@ Times are timezone-aware UTC; a deadline keeps the time of day of receipt.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
+
+from charter.domain.durations import Duration
 
 REMINDER_DAYS = (7, 3, 1)
 """Staff are reminded this many days before a request is due."""
@@ -68,10 +69,7 @@ def rule_for(jurisdiction: str | None) -> DeadlineRule:
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     """The same date ``months`` later, clamped to the last day of a shorter month."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    return Duration(months=months).after(moment)
 
 
 def add_business_days(moment: dt.datetime, days: int) -> dt.datetime:

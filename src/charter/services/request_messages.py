@@ -136,3 +136,14 @@ def completed(
     return f"Your privacy request to {_brand(manifest, brand)} is complete", body + _sign_off(
         manifest
     )
+
+
+def reminder(request_id: str, kind: str, due_at: dt.datetime, days: int) -> tuple[str, str]:
+    """To the privacy team (no personal data: the request is named by its id)."""
+    when = "tomorrow" if days == 1 else f"in {days} days"
+    body = (
+        f"The {kind.replace('_', ' ')} request {request_id} is due {when} "
+        f"({due_at.strftime('%d %B %Y %H:%M')} UTC). Open it in the admin console to carry it "
+        "out, or extend it (once, with reasons told to the person) before the deadline."
+    )
+    return f"Privacy request due {when}: {request_id}", body

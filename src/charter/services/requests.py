@@ -29,7 +29,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from charter.domain.clock import Clock
-from charter.domain.deadlines import RULES, Deadlines, can_extend, deadlines, extended, rule_for
+from charter.domain.deadlines import (
+    RULES,
+    Deadlines,
+    can_extend,
+    deadlines,
+    extended,
+    reminders_due,
+    rule_for,
+)
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, Unauthorized
 from charter.domain.requests import (
     OPEN,
@@ -52,7 +60,12 @@ from charter.services.outbox import Message, Outbox
 from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
-from charter.storage.tables import request_events, rights_requests
+from charter.storage.tables import (
+    request_events,
+    request_packages,
+    request_steps,
+    rights_requests,
+)
 from charter.storage.vault import Vault
 
 PERSON = "person"
@@ -93,6 +106,17 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class StepView:
+    seq: int
+    system: str
+    target: str | None
+    action: str
+    status: str
+    attempts: int
+    error: str | None
+
+
+@dataclass(frozen=True)
 class RequestView:
     id: str
     type: str
@@ -109,6 +133,7 @@ class RequestView:
     closed_at: dt.datetime | None
     outcome: dict[str, Any] | None
     history: list[HistoryEntry]
+    steps: list[StepView]
 
 
 def _digest(scope: str, secret: str) -> str:
@@ -355,7 +380,7 @@ class RequestService:
                         body,
                         now,
                     )
-                    self._close(connection, request_id)
+                    shred(connection, request_id)
                 wrong = InvalidInput(
                     "the code is wrong" + (": the request is now closed" if locked else ""),
                     code="verification_locked" if locked else "wrong_code",
@@ -424,6 +449,14 @@ class RequestService:
                     .order_by(request_events.c.id)
                 )
             ]
+            steps = [
+                StepView(s.seq, s.system, s.target, s.action, s.status, s.attempts, s.error)
+                for s in connection.execute(
+                    select(request_steps)
+                    .where(request_steps.c.request_id == request_id)
+                    .order_by(request_steps.c.seq)
+                )
+            ]
         return RequestView(
             id=row.id,
             type=row.type,
@@ -440,7 +473,41 @@ class RequestService:
             closed_at=utc(row.closed_at) if row.closed_at else None,
             outcome=row.outcome,
             history=history,
+            steps=steps,
         )
+
+    def brand_of(self, request_id: str) -> str:
+        with self.store.read() as connection:
+            brand = connection.scalar(
+                select(rights_requests.c.brand).where(rights_requests.c.id == request_id)
+            )
+        if brand is None:
+            raise NotFound(f"no request '{request_id}'", code="unknown_request")
+        return str(brand)
+
+    def package_expiry(self, request_id: str) -> dt.datetime | None:
+        """When the request's access package stops being downloadable, if it has one now."""
+        with self.store.read() as connection:
+            expires = connection.scalar(
+                select(request_packages.c.expires_at).where(
+                    request_packages.c.request_id == request_id
+                )
+            )
+        if expires is None or utc(expires) <= self.clock():
+            return None
+        return utc(expires)
+
+    def package(self, request_id: str) -> bytes:
+        """The access package (zip), while its link has not expired."""
+        with self.store.read() as connection:
+            row = self._row(connection, request_id)
+            found = connection.execute(
+                select(request_packages).where(request_packages.c.request_id == request_id)
+            ).first()
+        if found is None or utc(found.expires_at) <= self.clock() or row.key_wrapped is None:
+            raise NotFound("this request has no package to download (now)", code="no_package")
+        data_key = self.store.vault.unwrap(request_id, bytes(row.key_wrapped))
+        return Vault.open_bytes(data_key, request_id, "package", bytes(found.package_sealed))
 
     def queue(self, *, include_closed: bool = False) -> list[RequestView]:
         """Requests by days left, overdue first (the staff's work list)."""
@@ -452,6 +519,57 @@ class RequestService:
                 query = query.where(rights_requests.c.status.in_([s.value for s in OPEN]))
             ids = list(connection.scalars(query))
         return [self.view(request_id) for request_id in ids]
+
+    def remind(self) -> int:
+        """Remind the privacy team of open requests due in 7, 3 and 1 days (one message per
+        request and moment; after downtime only the most urgent goes). Returns how many."""
+        now = self.clock()
+        team = self.manifest.policy.dpo or self.manifest.policy.controller
+        sent = 0
+        with self.store.write() as connection:
+            rows = connection.execute(
+                select(
+                    rights_requests.c.id,
+                    rights_requests.c.type,
+                    rights_requests.c.status,
+                    rights_requests.c.due_at,
+                    rights_requests.c.reminders_sent,
+                ).where(rights_requests.c.status.in_([s.value for s in OPEN]))
+            ).all()
+            for row in rows:
+                due = reminders_due(utc(row.due_at), now, frozenset(row.reminders_sent or ()))
+                if not due:
+                    continue
+                days = due[-1]
+                subject, body = texts.reminder(row.id, row.type, utc(row.due_at), days)
+                self.outbox.enqueue(
+                    connection,
+                    Message(
+                        to=team.email,
+                        subject=subject,
+                        body=body,
+                        kind="staff_reminder",
+                        sender=self.manifest.policy.controller.email,
+                        request_id=row.id,
+                    ),
+                    now,
+                )
+                connection.execute(
+                    update(rights_requests)
+                    .where(rights_requests.c.id == row.id)
+                    .values(reminders_sent=sorted({*(row.reminders_sent or ()), *due}))
+                )
+                self._event(
+                    connection,
+                    row.id,
+                    now,
+                    "reminder",
+                    RequestStatus(row.status),
+                    SYSTEM,
+                    f"due in {days} day{'s' if days > 1 else ''}",
+                )
+                sent += 1
+        return sent
 
     # -- the privacy team's decisions -----------------------------------------------------------
 
@@ -542,7 +660,7 @@ class RequestService:
                     body,
                     now,
                 )
-                self._close(connection, request_id)
+                shred(connection, request_id)
         self.outbox.deliver()
         return status.value
 
@@ -578,15 +696,6 @@ class RequestService:
             return {"details": {}, "identities": {}}
         data_key = self.store.vault.unwrap(row.id, bytes(row.key_wrapped))
         return dict(Vault.open(data_key, row.id, "details", bytes(row.details_sealed)))
-
-    @staticmethod
-    def _close(connection: Connection, request_id: str) -> None:
-        """Destroy what made the request readable: only keyed hashes and the history remain."""
-        connection.execute(
-            update(rights_requests)
-            .where(rights_requests.c.id == request_id)
-            .values(key_wrapped=None, contact_sealed=None, details_sealed=None, code_hash=None)
-        )
 
     @staticmethod
     def _event(
@@ -637,3 +746,18 @@ class RequestService:
 
     def _status_link(self, request_id: str) -> str:
         return f"{self.base_url}/privacy/requests/{request_id}"
+
+
+def shred(connection: Connection, request_id: str) -> None:
+    """Destroy what made a closed request readable (its key, contact, details, step results):
+    only keyed hashes, the history and the outcome remain (kept at least 24 months)."""
+    connection.execute(
+        update(rights_requests)
+        .where(rights_requests.c.id == request_id)
+        .values(key_wrapped=None, contact_sealed=None, details_sealed=None, code_hash=None)
+    )
+    connection.execute(
+        update(request_steps)
+        .where(request_steps.c.request_id == request_id)
+        .values(result_sealed=None)
+    )

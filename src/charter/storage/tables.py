@@ -221,6 +221,11 @@ rights_requests = Table(
     Column("token_hash", String(64), unique=True),
     Column("reminders_sent", JSON, nullable=False),
     Column("outcome", JSON),
+    # Which process is carrying the request out (host:pid), until when: a runner that dies
+    # leaves a lease that runs out, or that a process on the same host sees is dead, and the
+    # request is taken up again (never stuck "in progress").
+    Column("lease_until", Timestamp),
+    Column("lease_owner", String(200)),
     Index(None, "status", "due_at"),
 )
 """Rights requests (GDPR Art. 12-22). Kept at least 24 months after closing, identifiers only as

@@ -169,18 +169,26 @@ class Vault:
     @staticmethod
     def seal(data_key: bytes, subject_id: str, label: str, value: Any) -> bytes:
         """Encrypt a JSON value; the subject and label are bound as associated data."""
-        nonce = secrets.token_bytes(_NONCE)
         plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        return Vault.seal_bytes(data_key, subject_id, label, plaintext)
+
+    @staticmethod
+    def open(data_key: bytes, subject_id: str, label: str, sealed: bytes) -> Any:
+        return json.loads(Vault.open_bytes(data_key, subject_id, label, sealed))
+
+    @staticmethod
+    def seal_bytes(data_key: bytes, subject_id: str, label: str, plaintext: bytes) -> bytes:
+        """``seal`` for bytes that are not JSON (an access package's zip)."""
+        nonce = secrets.token_bytes(_NONCE)
         aad = f"{subject_id}\x00{label}".encode()
         return nonce + AESGCM(data_key).encrypt(nonce, plaintext, aad)
 
     @staticmethod
-    def open(data_key: bytes, subject_id: str, label: str, sealed: bytes) -> Any:
+    def open_bytes(data_key: bytes, subject_id: str, label: str, sealed: bytes) -> bytes:
         aad = f"{subject_id}\x00{label}".encode()
         try:
-            plaintext = AESGCM(data_key).decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
+            return AESGCM(data_key).decrypt(sealed[:_NONCE], sealed[_NONCE:], aad)
         except InvalidTag:
             raise DecryptionError(
                 f"subject {subject_id}: value '{label}' fails authentication"
             ) from None
-        return json.loads(plaintext)

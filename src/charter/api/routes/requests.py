@@ -9,18 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
 from charter.api.auth import get_charter, require
-from charter.api.ratelimit import limited
 from charter.api.schemas import Body, ErrorOut
 from charter.domain.permissions import Permission
 from charter.domain.requests import ReceivedVia, RequestType
 from charter.facade import Charter
 from charter.services.requests import NewRequest, RequestView
 from charter.services.tokens import Caller
+from charter.web.ratelimit import limited
 
 router = APIRouter(prefix="/v1", tags=["rights requests"])
 _bearer = HTTPBearer(auto_error=False, description="The request's access token, or a staff token.")
@@ -85,6 +85,16 @@ class HistoryOut(Body):
     note: str | None
 
 
+class StepOut(Body):
+    seq: int
+    system: str
+    target: str | None
+    action: str
+    status: str = Field(description="pending, done, or awaiting_staff (confirm it by hand).")
+    attempts: int
+    error: str | None
+
+
 class RequestOut(Body):
     id: str
     type: str
@@ -101,6 +111,7 @@ class RequestOut(Body):
     closed_at: dt.datetime | None
     outcome: dict[str, Any] | None
     history: list[HistoryOut]
+    steps: list[StepOut]
 
 
 class QueueOut(Body):
@@ -119,8 +130,13 @@ class MovedOut(Body):
 
 def _out(view: RequestView) -> RequestOut:
     return RequestOut(
-        **{name: getattr(view, name) for name in RequestOut.model_fields if name != "history"},
+        **{
+            name: getattr(view, name)
+            for name in RequestOut.model_fields
+            if name not in ("history", "steps")
+        },
         history=[HistoryOut(**vars(entry)) for entry in view.history],
+        steps=[StepOut(**vars(step)) for step in view.steps],
     )
 
 
@@ -173,9 +189,13 @@ def file_for_person(
     summary="Verify a request with the code sent by e-mail",
 )
 def verify(
-    body: VerifyIn, request_id: str = RequestId, charter: Charter = Depends(get_charter)
+    body: VerifyIn,
+    request: Request,
+    request_id: str = RequestId,
+    charter: Charter = Depends(get_charter),
 ) -> VerifiedOut:
     verified = charter.requests.verify(request_id, body.code)
+    _wake(request)
     return VerifiedOut(status=verified.status, access_token=verified.access_token)
 
 
@@ -214,6 +234,30 @@ def status(
 
 
 @router.get(
+    "/requests/{request_id}/package",
+    responses={**_ERRORS, 200: {"content": {"application/zip": {}}}},
+    dependencies=[Depends(limited("request_status"))],
+    summary="The access package: report.html, data.json and a CSV per table (the person's token)",
+)
+def package(
+    request_id: str = RequestId,
+    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    charter: Charter = Depends(get_charter),
+) -> Response:
+    charter.requests.authorise_person(
+        request_id, credentials.credentials if credentials is not None else None
+    )
+    return Response(
+        charter.requests.package(request_id),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="my-data-{request_id[:8]}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
     "/requests",
     response_model=QueueOut,
     responses=_ERRORS,
@@ -233,11 +277,13 @@ def queue(include_closed: bool = False, charter: Charter = Depends(get_charter))
     summary="Approve a verified request for execution (privacy team)",
 )
 def approve(
+    request: Request,
     request_id: str = RequestId,
     caller: Caller = Depends(require(Permission.DECIDE_REQUEST)),
     charter: Charter = Depends(get_charter),
 ) -> MovedOut:
     charter.requests.approve(request_id, _actor(caller))
+    _wake(request)
     return _moved(charter, request_id)
 
 
@@ -273,9 +319,39 @@ def reject(
     return _moved(charter, request_id)
 
 
+class NoteIn(Body):
+    note: str = Field(min_length=1, max_length=4000, description="What was done, by whom.")
+
+
+@router.post(
+    "/requests/{request_id}/steps/{seq}/confirm",
+    response_model=MovedOut,
+    responses=_ERRORS,
+    summary="Confirm a step carried out by hand in a system with no connector (privacy team)",
+)
+def confirm_step(
+    body: NoteIn,
+    request: Request,
+    request_id: str = RequestId,
+    seq: int = Path(ge=0, le=10_000),
+    caller: Caller = Depends(require(Permission.DECIDE_REQUEST)),
+    charter: Charter = Depends(get_charter),
+) -> MovedOut:
+    charter.rights.confirm_manual_step(request_id, seq, _actor(caller), body.note)
+    _wake(request)
+    return _moved(charter, request_id)
+
+
 def _moved(charter: Charter, request_id: str) -> MovedOut:
     view = charter.requests.view(request_id)
     return MovedOut(id=view.id, status=view.status, due_at=view.due_at)
+
+
+def _wake(request: Request) -> None:
+    """Have the background worker carry the request out now rather than on its next round."""
+    worker = request.app.state.worker
+    if worker is not None:
+        worker.wake()
 
 
 def _actor(caller: Caller) -> str:

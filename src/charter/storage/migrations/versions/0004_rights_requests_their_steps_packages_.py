@@ -63,6 +63,8 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=True),
     sa.Column('reminders_sent', sa.JSON(), nullable=False),
     sa.Column('outcome', sa.JSON(), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lease_owner', sa.String(length=200), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rights_requests')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_rights_requests_token_hash'))
     )

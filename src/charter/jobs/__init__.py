@@ -1,0 +1,1 @@
+"""Background jobs of a running Charter: requests, outbox delivery, reminders, expiries."""

@@ -1,0 +1,61 @@
+"""The background worker of one ``charter serve`` process.
+
+Every ``interval`` seconds, and at once when woken (a request was just verified or approved),
+it carries out the verified requests and resumes those a crash interrupted, delivers the
+outbox, reminds staff of deadlines and deletes expired access packages. Each job's failure is
+logged and retried on the next round; none stops the others. Several processes may run one
+each: requests are claimed by lease and outbox messages by lease, so nothing is done twice at
+once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from charter.facade import Charter
+
+logger = logging.getLogger("charter.jobs")
+
+
+class Worker:
+    def __init__(self, charter: Charter, interval: float = 15.0) -> None:
+        self.charter = charter
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="charter-worker", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run_once(self) -> None:
+        charter = self.charter
+        for name, job in (
+            ("requests", charter.rights.run_pending),
+            ("reminders", charter.requests.remind),
+            ("packages", charter.rights.expire_packages),
+            ("outbox", charter.outbox.deliver),
+        ):
+            try:
+                job()
+            except Exception:
+                logger.exception("job %s failed; it runs again on the next round", name)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._wake.wait(self.interval)
+            self._wake.clear()

@@ -1,0 +1,255 @@
+"""Carrying out verified requests with the example group's manifest: Charter's own store and a
+real shop database (SQLite file; Charter's store on SQLite and PostgreSQL), persisted steps,
+legal holds, manual steps for systems with no connector, and the messages to the person."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import io
+import json
+import re
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fixtures.shop import Shop, create_shop, email_of, shop_metadata
+from sqlalchemy import Engine, create_engine, select
+
+from charter.bootstrap import initialise
+from charter.config import Settings
+from charter.facade import Charter
+from charter.services.requests import NewRequest
+from charter.storage.subjects import SubjectRepository
+from charter.storage.tables import request_steps, rights_requests
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musicgroup" / "charter.yaml"
+PERSON = 3
+
+
+class World:
+    def __init__(self, charter: Charter, shop: Shop, engine: Engine, outbox: Path) -> None:
+        self.charter = charter
+        self.shop = shop
+        self.engine = engine
+        self.outbox = outbox
+
+    def file_and_verify(self, kind: str, **details: Any) -> str:
+        received = self.charter.requests.submit(
+            NewRequest(kind, "akkord_pro", {"email": email_of(PERSON)}, details=details)
+        )
+        body = self.last_mail_to(email_of(PERSON))
+        code = re.search(r"^\s+(\d{6})$", body, re.M)
+        assert code is not None
+        self.charter.requests.verify(received.id, code.group(1))
+        return received.id
+
+    def last_mail_to(self, to: str) -> str:
+        for path in sorted(self.outbox.glob("*.eml"), reverse=True):
+            mail = email.message_from_bytes(path.read_bytes())
+            if mail["To"] == to:
+                return str(mail.get_payload(decode=True).decode())  # type: ignore[union-attr]
+        raise AssertionError(f"no mail to {to}")
+
+    def shop_rows(self, table: str) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(select(shop_metadata().tables[table])).mappings())
+
+
+@pytest.fixture
+def world(tmp_path: Path, database_url: str) -> Iterator[World]:
+    manifest = tmp_path / "charter.yaml"
+    shutil.copy(EXAMPLE, manifest)
+    settings = Settings(
+        database_url=database_url,
+        manifest=manifest,
+        key_file=tmp_path / "charter.key",
+        outbox_dir=tmp_path / "outbox",
+    )
+    initialise(settings)
+    shop_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    shop = create_shop(shop_url, customers=6)
+    engine = create_engine(shop_url)
+    with Charter.open(settings) as charter:
+        charter.rights._engine_for = lambda variable: (  # the shop, as SHOP_DATABASE_URL says
+            engine if variable == "SHOP_DATABASE_URL" else pytest.fail(variable)
+        )
+        charter.submit(
+            "purchase",
+            brand="akkord_pro",
+            identities={"email": email_of(PERSON)},
+            data={
+                "name": "Dev Dahl",
+                "phone": "+1 202 555 0133",
+                "shipping_address": "1 Example Street, Hamburg",
+                "country": "DE",
+                "payment_token": "tok_example_3",
+                "order_items": "GTR-100",
+                "ip_address": "203.0.113.9",
+            },
+            consents=[{"purpose": "marketing_communications", "notice": "Email me offers."}],
+        )
+        yield World(charter, shop, engine, settings.outbox_dir)
+    engine.dispose()
+
+
+def steps_of(charter: Charter, request_id: str) -> list[tuple[str, str | None, str, str]]:
+    with charter.store.read() as connection:
+        return [
+            (s.system, s.target, s.action, s.status)
+            for s in connection.execute(
+                select(request_steps)
+                .where(request_steps.c.request_id == request_id)
+                .order_by(request_steps.c.seq)
+            )
+        ]
+
+
+def test_erasure_waits_for_approval_then_reaches_every_system(world: World) -> None:
+    charter = world.charter
+    request_id = world.file_and_verify("erasure")
+    assert charter.requests.view(request_id).status == "awaiting_approval"
+    assert charter.rights.run_pending() == []  # nothing happens before approval
+    charter.requests.approve(request_id, "staff:test")
+    assert charter.rights.run(request_id) == "in_progress"
+    # the event lake, the forum's webhook and the warehouse's manual process have no connector
+    # here: each waits for staff in turn, after the shop is done and before Charter's own erasure
+    assert steps_of(charter, request_id) == [
+        ("shop", None, "erase", "done"),
+        ("events", None, "manual", "awaiting_staff"),
+        ("forum", None, "manual", "pending"),
+        ("warehouse", None, "manual", "pending"),
+        ("charter", None, "erase", "pending"),
+    ]
+    assert charter.rights.confirm_manual_step(request_id, 1, "staff:test", "lake rows deleted") == (
+        "in_progress"
+    )
+    assert charter.rights.confirm_manual_step(request_id, 2, "staff:test", "posts de-identified")
+    assert charter.rights.confirm_manual_step(
+        request_id, 3, "staff:test", "paper files shredded"
+    ) == ("completed")
+    # the shop: the person's rows are gone, held orders kept with only what the law needs
+    customers = [r for r in world.shop_rows("customers") if r["email"] == email_of(PERSON)]
+    assert customers == []
+    mine = world.shop.rows_of(PERSON)
+    orders = [r for r in world.shop_rows("orders") if r["id"] in mine["orders"]]
+    assert orders and all(r["email"] in (None, "[erased]") for r in orders)
+    assert all(r["shipping_name"] not in (None, "[erased]") for r in orders)  # held: user.name
+    assert not [r for r in world.shop_rows("messages") if r["ticket_id"] in mine["support_tickets"]]
+    # Charter: purchase values under the order_records hold are kept, the rest erased
+    view = charter.requests.view(request_id)
+    assert view.status == "completed"
+    own = next(s for s in view.outcome["steps"] if s["system"] == "charter")  # type: ignore[index]
+    kept = {k["category"] for k in own["kept"]}
+    assert kept == {
+        "user.name",
+        "user.contact.address",
+        "user.contact.address.country",
+        "user.behavior.purchase_history",
+    }
+    assert own["values_erased"] == 3  # phone, payment token, IP address
+    decision = charter.decide(
+        "order_fulfilment", brand="akkord_pro", identities={"email": email_of(PERSON)}
+    )
+    assert decision.reason == "unknown_subject"  # identities erased: nobody to find by email
+    mail = world.last_mail_to(email_of(PERSON))
+    assert "complete" in mail and "order_records" in mail
+    with charter.store.read() as connection:
+        row = connection.execute(
+            select(rights_requests).where(rights_requests.c.id == request_id)
+        ).one()
+    assert row.key_wrapped is None and row.contact_sealed is None  # only hashes remain
+    assert all(h.split(":")[0] == "email" for h in row.identity_hashes)
+
+
+def test_restriction_objection_and_withdrawal_set_what_decisions_read(world: World) -> None:
+    charter = world.charter
+    who = {"email": email_of(PERSON)}
+    assert charter.decide("marketing_communications", brand="akkord_pro", identities=who).allowed
+    withdraw = world.file_and_verify("withdraw_consent", purpose="marketing_communications")
+    assert charter.rights.run(withdraw) == "completed"
+    assert (
+        charter.decide("marketing_communications", brand="akkord_pro", identities=who).reason
+        == "consent_withdrawn"
+    )
+    objection = world.file_and_verify("objection", purpose="customer_updates")
+    assert charter.rights.run(objection) == "completed"
+    assert (
+        charter.decide("customer_updates", brand="akkord_pro", identities=who).reason == "objected"
+    )
+    restriction = world.file_and_verify("restriction")
+    assert charter.rights.run(restriction) == "completed"
+    assert (
+        charter.decide("order_fulfilment", brand="akkord_pro", identities=who).reason
+        == "restricted"
+    )
+    assert charter.decide("legal_compliance", brand="akkord_pro", identities=who).allowed
+    assert steps_of(charter, restriction) == [("charter", None, "restrict", "done")]
+
+
+def test_rectification_corrects_the_shop_and_charter(world: World) -> None:
+    charter = world.charter
+    request_id = world.file_and_verify(
+        "rectification",
+        changes={
+            "shop.customers": {"last_name": "Dahl-Berg"},
+            "charter": {"name": "Dev Dahl-Berg"},
+        },
+    )
+    assert charter.rights.run(request_id) == "completed"
+    assert steps_of(charter, request_id) == [
+        ("shop", None, "rectify", "done"),
+        ("charter", None, "rectify", "done"),
+    ]
+    [customer] = [r for r in world.shop_rows("customers") if r["email"] == email_of(PERSON)]
+    assert customer["last_name"] == "Dahl-Berg"
+    with charter.store.read() as connection:
+        repo = SubjectRepository(connection, charter.store.vault)
+        subject = charter.requests.view(request_id)
+        values = {
+            v["field"]: v["value"]
+            for v in repo.values_of(
+                connection.execute(
+                    select(rights_requests.c.subject_id).where(rights_requests.c.id == subject.id)
+                ).scalar_one()
+            )
+        }
+    assert values["name"] == "Dev Dahl-Berg"
+
+
+def test_access_collects_every_table_and_builds_the_package(world: World) -> None:
+    charter = world.charter
+    request_id = world.file_and_verify("access")
+    assert charter.rights.run(request_id) == "in_progress"  # the manual systems wait
+    steps = steps_of(charter, request_id)
+    assert steps[0] == ("charter", None, "collect", "done")
+    collected = [s for s in steps if s[0] == "shop"]
+    assert [s[1] for s in collected] == charter.rights._connector("shop").tables()
+    assert all(s[2:] == ("collect", "done") for s in collected)
+    for seq, step in enumerate(steps):
+        if step[2] == "manual":
+            charter.rights.confirm_manual_step(request_id, seq, "staff:test", "nothing held there")
+    assert charter.requests.view(request_id).status == "completed"
+    archive = zipfile.ZipFile(io.BytesIO(charter.requests.package(request_id)))
+    names = set(archive.namelist())
+    assert {"data.json", "report.html"} <= names
+    assert {f"shop/{table}.csv" for table in ("customers", "orders", "messages")} <= names
+    data = json.loads(archive.read("data.json"))
+    text = json.dumps(data)
+    assert email_of(PERSON) in text and "Dev Dahl" in text and "tok_example_3" in text
+    assert email_of(PERSON + 1) not in text  # nobody else's rows
+    mine = world.shop.rows_of(PERSON)
+    orders = archive.read("shop/orders.csv").decode()
+    assert len(orders.strip().splitlines()) == 1 + len(mine["orders"])
+    assert "/privacy/requests/" in world.last_mail_to(email_of(PERSON))
+    # the key stays until the link expires; then the package and the key go
+    charter.rights.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(days=8)
+    assert charter.rights.expire_packages() == 1
+    with charter.store.read() as connection:
+        row = connection.execute(
+            select(rights_requests).where(rights_requests.c.id == request_id)
+        ).one()
+    assert row.key_wrapped is None
