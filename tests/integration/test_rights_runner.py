@@ -96,7 +96,7 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     engine.dispose()
 
 
-def steps_of(charter: Charter, request_id: str) -> list[tuple[str, str | None, str, str]]:
+def all_steps(charter: Charter, request_id: str) -> list[tuple[str, str | None, str, str]]:
     with charter.store.read() as connection:
         return [
             (s.system, s.target, s.action, s.status)
@@ -106,6 +106,19 @@ def steps_of(charter: Charter, request_id: str) -> list[tuple[str, str | None, s
                 .order_by(request_steps.c.seq)
             )
         ]
+
+
+def steps_of(charter: Charter, request_id: str) -> list[tuple[str, str | None, str, str]]:
+    """The steps in the systems (the recipients' notices are checked on their own)."""
+    return [s for s in all_steps(charter, request_id) if s[0] != "recipients"]
+
+
+def notices(charter: Charter, request_id: str) -> dict[str, tuple[str, str]]:
+    return {
+        str(target): (action, status)
+        for system, target, action, status in all_steps(charter, request_id)
+        if system == "recipients"
+    }
 
 
 def test_erasure_waits_for_approval_then_reaches_every_system(world: World) -> None:
@@ -157,6 +170,19 @@ def test_erasure_waits_for_approval_then_reaches_every_system(world: World) -> N
     assert decision.reason == "unknown_subject"  # identities erased: nobody to find by email
     mail = world.last_mail_to(email_of(PERSON))
     assert "complete" in mail and "order_records" in mail
+    # every processor, affiliate and third party holding such data was told (Art. 17(2), 19);
+    # the social plugins' provider holds only cookie ids and browsing data, which the shop
+    # and Charter do not hold about this person; the public and authorities are not told
+    told = notices(charter, request_id)
+    expected = {
+        key
+        for key, recipient in charter.manifest.recipients.items()
+        if recipient.kind.value in ("processor", "affiliate", "third_party")
+    } - {"social_network"}
+    assert set(told) == expected
+    assert set(told.values()) == {("notify", "done")}
+    hosting = world.last_mail_to("privacy@cloudnest.example")
+    assert request_id in hosting and email_of(PERSON) in hosting and "erase" in hosting
     with charter.store.read() as connection:
         row = connection.execute(
             select(rights_requests).where(rights_requests.c.id == request_id)

@@ -14,7 +14,14 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from charter.domain.durations import parse_duration
 
@@ -216,6 +223,23 @@ class Transfer(Model):
     reference: str | None = None
 
 
+class RecipientNotice(Model):
+    """Where a recipient is told of an erasure, correction or restriction (GDPR Art. 17(2), 19):
+    an e-mail address, or an HTTPS webhook receiving a signed JSON notice."""
+
+    email: str | None = None
+    webhook: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = None
+    secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = Field(
+        default=None, description="With a webhook: the variable holding the HMAC secret."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RecipientNotice:
+        if (self.email is None) == (self.webhook is None):
+            raise ValueError("give either email or webhook")
+        return self
+
+
 class Recipient(Model):
     name: str
     kind: RecipientKind
@@ -226,6 +250,10 @@ class Recipient(Model):
         default=None, description="Where the data goes; none for the public and for authorities."
     )
     transfer: Transfer | None = None
+    notify: RecipientNotice | None = Field(
+        default=None,
+        description="How to tell it of an erasure, correction or restriction; none: staff do.",
+    )
 
 
 class Cookie(Model):

@@ -30,7 +30,7 @@ import datetime as dt
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -43,6 +43,7 @@ from charter.domain.requests import RequestStatus, RequestType, transition
 from charter.manifest.models import ConnectorKind, IdentityKind, Manifest
 from charter.services import request_messages as texts
 from charter.services.consents import ConsentService
+from charter.services.notices import NOTIFIED_TYPES, Notifier, recipients_to_notify
 from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
 from charter.services.package import AccessData, build_package, own_data_fields
@@ -53,6 +54,7 @@ from charter.storage.engine import make_engine
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import (
+    personal_values,
     request_events,
     request_packages,
     request_steps,
@@ -61,6 +63,8 @@ from charter.storage.tables import (
 from charter.storage.vault import Vault
 
 PACKAGE_LIFETIME = dt.timedelta(days=7)
+RECIPIENTS = "recipients"
+"""The system name of the steps that tell recipients (Art. 17(2), 19)."""
 LEASE = dt.timedelta(minutes=10)
 """How long a runner holds a request; a runner that dies frees it when this runs out."""
 
@@ -118,6 +122,7 @@ class RightsRunner:
         self._engines: dict[str, Engine] = {}
         self._holds = {hold.key: hold for hold in manifest.retention.legal_holds}
         self.own = OwnData(manifest, store, clock, consents, preferences)
+        self.notifier = Notifier(manifest, store, outbox)
 
     def close(self) -> None:
         for engine in self._engines.values():
@@ -126,7 +131,11 @@ class RightsRunner:
 
     # -- planning -------------------------------------------------------------------------------
 
-    def plan(self, kind: RequestType, details: Mapping[str, Any]) -> list[PlannedStep]:
+    def plan(
+        self, kind: RequestType, details: Mapping[str, Any], categories: Iterable[str] = ()
+    ) -> list[PlannedStep]:
+        """The steps of a request. ``categories``: the person's data categories in Charter,
+        for choosing the recipients to tell of an erasure, correction or restriction."""
         steps: list[PlannedStep] = []
         external = [
             (key, system)
@@ -158,6 +167,18 @@ class RightsRunner:
         }.get(kind)
         if kind is RequestType.RECTIFICATION and CHARTER in details.get("changes", {}):
             own = "rectify"
+        if kind in NOTIFIED_TYPES:
+            # Before Charter's own step: an erasure there removes the identifiers to send.
+            held = set(categories) | {
+                column.category
+                for system in self.manifest.systems.values()
+                if system.connector is ConnectorKind.SQL
+                for table in system.tables.values()
+                for column in table.columns.values()
+            }
+            for key in recipients_to_notify(self.manifest, held):
+                action = "notify" if self.notifier.can_notify(key) else "manual"
+                steps.append(PlannedStep(RECIPIENTS, key, action))
         if own is not None:
             steps.append(PlannedStep(CHARTER, None, own))
         return steps
@@ -286,7 +307,16 @@ class RightsRunner:
             if planned is None:
                 kind = RequestType(row.type)
                 details = self._open(row, "details").get("details", {})
-                for seq, step in enumerate(self.plan(kind, details)):
+                categories: list[str] = []
+                if row.subject_id is not None:
+                    categories = list(
+                        connection.scalars(
+                            select(personal_values.c.category)
+                            .where(personal_values.c.subject_id == row.subject_id)
+                            .distinct()
+                        )
+                    )
+                for seq, step in enumerate(self.plan(kind, details, categories)):
                     connection.execute(
                         insert(request_steps).values(
                             request_id=request_id,
@@ -365,6 +395,16 @@ class RightsRunner:
     def _execute(self, row: Any, step: Any) -> tuple[Any, dict[str, Any]]:
         details = self._open(row, "details")
         identities = self._identities(row, details.get("identities", {}))
+        if step.system == RECIPIENTS:
+            given = details.get("identities", {})
+            summary = self.notifier.notify(
+                step.target,
+                row.id,
+                RequestType(row.type),
+                identities or {k: [str(v)] for k, v in given.items()},
+                self.clock(),
+            )
+            return None, summary
         if step.system != CHARTER:
             connector = self._connector(step.system)
             if step.action == "collect":
@@ -544,7 +584,18 @@ class RightsRunner:
                 .where(request_steps.c.id == step.id)
                 .values(status=StepStatus.AWAITING_STAFF, updated_at=now)
             )
-            system = self.manifest.systems[step.system]
+            if step.system == RECIPIENTS:
+                recipient = self.manifest.recipients[step.target]
+                note = (
+                    f"{recipient.name} has no notify address: tell it (Art. 17(2), 19), then "
+                    f"confirm step {step.seq}"
+                )
+            else:
+                system = self.manifest.systems[step.system]
+                note = (
+                    f"{system.name} ({system.connector.value}) has no connector: carry out step "
+                    f"{step.seq} by hand, then confirm it"
+                )
             self._event(
                 connection,
                 request_id,
@@ -552,8 +603,7 @@ class RightsRunner:
                 "awaiting_staff",
                 RequestStatus.IN_PROGRESS,
                 "charter",
-                f"{system.name} ({system.connector.value}) has no connector: carry out step "
-                f"{step.seq} by hand, then confirm it",
+                note,
             )
 
     def _identities(self, row: Any, given: Mapping[str, Any]) -> dict[str, list[str]]:

@@ -1,0 +1,157 @@
+"""Telling recipients that a person's data was erased, corrected or restricted (Art. 17(2), 19).
+
+Which recipients: those of kind processor, affiliate or third party whose categories overlap the
+person's data. Public recipients are reached through the systems that publish (a forum's
+connector or manual step); authorities are not notified (disclosures to them follow a legal
+obligation). How: the recipient's ``notify`` in the manifest, an e-mail through Charter's outbox
+or a POST of a JSON notice to an HTTPS webhook (signed with HMAC-SHA256 when a secret is set);
+a recipient with neither gets a step that staff carry out by hand and confirm.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from charter.domain.categories import covered_by_any, covers
+from charter.domain.errors import InvalidInput
+from charter.domain.requests import RequestType
+from charter.manifest.models import Manifest, Recipient, RecipientKind
+from charter.services.outbox import Message, Outbox
+from charter.storage.store import Store
+
+NOTIFIED_KINDS = frozenset(
+    {RecipientKind.PROCESSOR, RecipientKind.AFFILIATE, RecipientKind.THIRD_PARTY}
+)
+NOTIFIED_TYPES = frozenset(
+    {RequestType.ERASURE, RequestType.RECTIFICATION, RequestType.RESTRICTION}
+)
+_WHAT = {
+    RequestType.ERASURE: "erase",
+    RequestType.RECTIFICATION: "correct",
+    RequestType.RESTRICTION: "restrict the use of",
+}
+
+
+class NoticeFailed(Exception):
+    """The recipient's webhook did not accept the notice; the step is tried again later."""
+
+
+def recipients_to_notify(manifest: Manifest, categories: Iterable[str]) -> list[str]:
+    """The recipients holding any of ``categories`` (in either direction of the taxonomy: a
+    recipient of ``user.contact`` holds ``user.contact.email``, and one of
+    ``user.contact.email`` holds part of ``user.contact``)."""
+    held = set(categories)
+    found = []
+    for key, recipient in manifest.recipients.items():
+        if recipient.kind not in NOTIFIED_KINDS:
+            continue
+        if any(
+            covered_by_any(c, recipient.categories)
+            or any(covers(c, r) for r in recipient.categories)
+            for c in held
+        ):
+            found.append(key)
+    return found
+
+
+class Notifier:
+    def __init__(
+        self, manifest: Manifest, store: Store, outbox: Outbox, timeout: float = 10.0
+    ) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.outbox = outbox
+        self.timeout = timeout
+
+    def can_notify(self, recipient_key: str) -> bool:
+        return self.manifest.recipients[recipient_key].notify is not None
+
+    def notify(
+        self,
+        recipient_key: str,
+        request_id: str,
+        kind: RequestType,
+        identities: Mapping[str, Sequence[str]],
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        """Send the notice; returns the step's summary (no personal data)."""
+        recipient = self.manifest.recipients[recipient_key]
+        notice = recipient.notify
+        if notice is None:
+            raise InvalidInput(f"recipient '{recipient_key}' has no notify", code="no_notify")
+        if notice.email is not None:
+            with self.store.write() as connection:
+                self.outbox.enqueue(
+                    connection,
+                    Message(
+                        to=notice.email,
+                        subject=(
+                            f"Data subject request {request_id}: please {_WHAT[kind]} their data"
+                        ),
+                        body=self._body(recipient, request_id, kind, identities),
+                        kind="recipient_notice",
+                        sender=self.manifest.policy.controller.email,
+                        request_id=request_id,
+                    ),
+                    now,
+                )
+            return {"via": "email", "recipient": recipient_key}
+        assert notice.webhook is not None
+        body = json.dumps(
+            {
+                "request_id": request_id,
+                "type": kind.value,
+                "recipient": recipient_key,
+                "identities": {k: list(v) for k, v in identities.items()},
+                "sent_at": now.isoformat(),
+            },
+            sort_keys=True,
+        ).encode()
+        headers = {"Content-Type": "application/json", "User-Agent": "Charter"}
+        if notice.secret_env is not None:
+            secret = os.environ.get(notice.secret_env)
+            if not secret:
+                raise InvalidInput(
+                    f"the environment variable {notice.secret_env} is not set", code="system_unset"
+                )
+            digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["Charter-Signature"] = f"sha256={digest}"
+        # The manifest admits https:// webhooks only, so no file: or other scheme reaches here.
+        request = urllib.request.Request(  # noqa: S310
+            notice.webhook, data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            raise NoticeFailed(f"{recipient_key}: webhook answered {error.code}") from None
+        except (urllib.error.URLError, OSError) as error:
+            raise NoticeFailed(
+                f"{recipient_key}: webhook unreachable ({type(error).__name__})"
+            ) from None
+        return {"via": "webhook", "recipient": recipient_key, "status": status}
+
+    def _body(
+        self,
+        recipient: Recipient,
+        request_id: str,
+        kind: RequestType,
+        identities: Mapping[str, Sequence[str]],
+    ) -> str:
+        who = "\n".join(f"  {k}: {', '.join(v)}" for k, v in sorted(identities.items()))
+        controller = self.manifest.policy.controller
+        return (
+            f"To {recipient.name},\n\n"
+            f"A person has asked us, {controller.name}, to {_WHAT[kind]} their personal data "
+            f"(request {request_id}). We have done so in our systems. As a recipient of their "
+            f"data, please {_WHAT[kind]} it in yours too (GDPR Art. 17(2) and 19). The person:\n\n"
+            f"{who}\n\nPlease confirm to {controller.email} when done, quoting the request id.\n"
+        )
