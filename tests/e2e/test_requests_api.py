@@ -244,3 +244,29 @@ def test_unknown_request_and_rate_limit(api: Api) -> None:
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_reminders_before_the_deadline_and_the_overdue_list(api: Api) -> None:
+    filed = api.file()
+    due = dt.datetime.fromisoformat(filed["due_at"])
+    team = (api.charter.manifest.policy.dpo or api.charter.manifest.policy.controller).email
+    api.at(due - dt.timedelta(days=8))
+    assert api.charter.requests.remind() == 0
+    api.at(due - dt.timedelta(days=6, hours=23))
+    assert api.charter.requests.remind() == 1
+    assert api.charter.requests.remind() == 0  # once per moment
+    api.charter.outbox.deliver()  # as the worker does after the reminders
+    reminder = api.mails()[-1]
+    assert reminder["To"] == team and "due in 7 days" in reminder["Subject"]
+    body = reminder.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert filed["id"] in body and "ann@example.org" not in body  # no personal data
+    api.at(due - dt.timedelta(hours=2))  # 3 and 1 passed unseen: one message, the most urgent
+    assert api.charter.requests.remind() == 1
+    api.charter.outbox.deliver()
+    assert "due tomorrow" in api.mails()[-1]["Subject"]
+    assert api.client.get("/v1/requests?overdue=true", headers=api.staff).json()["requests"] == []
+    api.at(due + dt.timedelta(minutes=1))
+    late = api.client.get("/v1/requests?overdue=true", headers=api.staff).json()["requests"]
+    assert [(r["id"], r["overdue"]) for r in late] == [(filed["id"], True)]
+    history = [h["kind"] for h in late[0]["history"]]
+    assert history.count("reminder") == 2

@@ -134,6 +134,8 @@ class RequestView:
     outcome: dict[str, Any] | None
     history: list[HistoryEntry]
     steps: list[StepView]
+    overdue: bool
+    """Still open after its deadline: staff see these first."""
 
 
 def _digest(scope: str, secret: str) -> str:
@@ -474,6 +476,7 @@ class RequestService:
             outcome=row.outcome,
             history=history,
             steps=steps,
+            overdue=row.closed_at is None and utc(row.due_at) < self.clock(),
         )
 
     def brand_of(self, request_id: str) -> str:
@@ -509,14 +512,19 @@ class RequestService:
         data_key = self.store.vault.unwrap(request_id, bytes(row.key_wrapped))
         return Vault.open_bytes(data_key, request_id, "package", bytes(found.package_sealed))
 
-    def queue(self, *, include_closed: bool = False) -> list[RequestView]:
-        """Requests by days left, overdue first (the staff's work list)."""
+    def queue(
+        self, *, include_closed: bool = False, overdue_only: bool = False
+    ) -> list[RequestView]:
+        """Requests by days left, overdue first (the staff's work list); ``overdue_only``:
+        the open requests past their deadline."""
         with self.store.read() as connection:
             query = select(rights_requests.c.id).order_by(
                 rights_requests.c.due_at, rights_requests.c.id
             )
-            if not include_closed:
+            if not include_closed or overdue_only:
                 query = query.where(rights_requests.c.status.in_([s.value for s in OPEN]))
+            if overdue_only:
+                query = query.where(rights_requests.c.due_at < self.clock())
             ids = list(connection.scalars(query))
         return [self.view(request_id) for request_id in ids]
 

@@ -112,6 +112,7 @@ class RequestOut(Body):
     outcome: dict[str, Any] | None
     history: list[HistoryOut]
     steps: list[StepOut]
+    overdue: bool = Field(description="Still open after its deadline.")
 
 
 class QueueOut(Body):
@@ -264,10 +265,11 @@ def package(
     dependencies=[Depends(require(Permission.READ_REQUESTS))],
     summary="The open requests by days left, overdue first (staff)",
 )
-def queue(include_closed: bool = False, charter: Charter = Depends(get_charter)) -> QueueOut:
-    return QueueOut(
-        requests=[_out(v) for v in charter.requests.queue(include_closed=include_closed)]
-    )
+def queue(
+    include_closed: bool = False, overdue: bool = False, charter: Charter = Depends(get_charter)
+) -> QueueOut:
+    views = charter.requests.queue(include_closed=include_closed, overdue_only=overdue)
+    return QueueOut(requests=[_out(v) for v in views])
 
 
 @router.post(
