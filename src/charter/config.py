@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     outbox_dir: Path = Path("./outbox")
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     public_base_url: str = "http://127.0.0.1:8000"
+    push_allow_private: bool = Field(
+        default=False,
+        description="Let portability requests push data to private-network addresses.",
+    )
     public_rate_limit: int = Field(
         default=30, ge=1, description="Calls per minute per client to each public endpoint."
     )

@@ -4,6 +4,7 @@ legal holds, manual steps for systems with no connector, and the messages to the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import io
@@ -21,6 +22,7 @@ from sqlalchemy import Engine, create_engine, select
 
 from charter.bootstrap import initialise
 from charter.config import Settings
+from charter.domain.errors import InvalidValue
 from charter.facade import Charter
 from charter.services.requests import NewRequest
 from charter.storage.subjects import SubjectRepository
@@ -279,3 +281,37 @@ def test_access_collects_every_table_and_builds_the_package(world: World) -> Non
             select(rights_requests).where(rights_requests.c.id == request_id)
         ).one()
     assert row.key_wrapped is None
+
+
+def test_portability_pushes_the_data_where_the_person_says(
+    world: World, https_endpoint: dict[str, Any]
+) -> None:
+    charter = world.charter
+    with pytest.raises(Exception, match="push_to"):
+        world.file_and_verify("access", push_to=https_endpoint["url"])  # only for portability
+    request_id = world.file_and_verify("portability", push_to=https_endpoint["url"])
+    charter.rights.run(request_id)
+    while waiting := [
+        seq
+        for seq, step in enumerate(all_steps(charter, request_id))
+        if step[2:] == ("manual", "awaiting_staff")
+    ]:
+        with contextlib.suppress(InvalidValue):  # the push, at the end, is refused (below)
+            charter.rights.confirm_manual_step(request_id, waiting[0], "staff:test", "none")
+    # loopback is not the public internet: refused unless the operator allows private networks
+    last = charter.requests.view(request_id).steps[-1]
+    assert (last.action, last.status) == ("push", "pending")
+    assert last.error is not None and "public internet" in last.error
+    assert https_endpoint["bodies"] == []
+    charter.rights.push_allow_private = True
+    assert charter.rights.run(request_id) == "completed"
+    [body] = https_endpoint["bodies"]
+    pushed = json.loads(body)
+    assert email_of(PERSON) in json.dumps(pushed) and "shop" in json.dumps(pushed)
+    assert https_endpoint["headers"][0]["Charter-Request"] == request_id
+    assert (
+        json.loads(
+            zipfile.ZipFile(io.BytesIO(charter.requests.package(request_id))).read("data.json")
+        )
+        == pushed
+    )

@@ -15,8 +15,6 @@ import hashlib
 import hmac
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +22,7 @@ from charter.domain.categories import covered_by_any, covers
 from charter.domain.errors import InvalidInput
 from charter.domain.requests import RequestType
 from charter.manifest.models import Manifest, Recipient, RecipientKind
+from charter.services.delivery import post_json
 from charter.services.outbox import Message, Outbox
 from charter.storage.store import Store
 
@@ -38,10 +37,6 @@ _WHAT = {
     RequestType.RECTIFICATION: "correct",
     RequestType.RESTRICTION: "restrict the use of",
 }
-
-
-class NoticeFailed(Exception):
-    """The recipient's webhook did not accept the notice; the step is tried again later."""
 
 
 def recipients_to_notify(manifest: Manifest, categories: Iterable[str]) -> list[str]:
@@ -115,7 +110,7 @@ class Notifier:
             },
             sort_keys=True,
         ).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "Charter"}
+        headers: dict[str, str] = {}
         if notice.secret_env is not None:
             secret = os.environ.get(notice.secret_env)
             if not secret:
@@ -124,19 +119,8 @@ class Notifier:
                 )
             digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
             headers["Charter-Signature"] = f"sha256={digest}"
-        # The manifest admits https:// webhooks only, so no file: or other scheme reaches here.
-        request = urllib.request.Request(  # noqa: S310
-            notice.webhook, data=body, headers=headers, method="POST"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as answer:  # noqa: S310
-                status = answer.status
-        except urllib.error.HTTPError as error:
-            raise NoticeFailed(f"{recipient_key}: webhook answered {error.code}") from None
-        except (urllib.error.URLError, OSError) as error:
-            raise NoticeFailed(
-                f"{recipient_key}: webhook unreachable ({type(error).__name__})"
-            ) from None
+        # The manifest's webhooks are the operator's choice: private networks are allowed.
+        status = post_json(notice.webhook, body, headers, allow_private=True, timeout=self.timeout)
         return {"via": "webhook", "recipient": recipient_key, "status": status}
 
     def _body(

@@ -180,6 +180,13 @@ class RequestService:
                 "identities.email is required: the verification code is sent by e-mail",
                 code="email_required",
             )
+        push_to = new.details.get("push_to")
+        if push_to is not None and (
+            kind is not RequestType.PORTABILITY
+            or not isinstance(push_to, str)
+            or not push_to.startswith("https://")
+        ):
+            raise InvalidValue("details.push_to: an https:// address, for a portability request")
         region = self.manifest.policy.default_phone_region
         hashed = hash_identities(self.store.vault, new.identities, region)
         given_email = next(value for key, value in hashed if key.kind == "email")

@@ -27,12 +27,15 @@ lake connector exists) get a step that waits for staff to confirm it was done by
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import os
 import socket
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
@@ -43,6 +46,7 @@ from charter.domain.requests import RequestStatus, RequestType, transition
 from charter.manifest.models import ConnectorKind, IdentityKind, Manifest
 from charter.services import request_messages as texts
 from charter.services.consents import ConsentService
+from charter.services.delivery import post_json
 from charter.services.notices import NOTIFIED_TYPES, Notifier, recipients_to_notify
 from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
@@ -110,6 +114,8 @@ class RightsRunner:
         preferences: PreferenceService,
         public_base_url: str,
         engine_for: EngineFactory = env_engine,
+        *,
+        push_allow_private: bool = False,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -123,6 +129,7 @@ class RightsRunner:
         self._holds = {hold.key: hold for hold in manifest.retention.legal_holds}
         self.own = OwnData(manifest, store, clock, consents, preferences)
         self.notifier = Notifier(manifest, store, outbox)
+        self.push_allow_private = push_allow_private
 
     def close(self) -> None:
         for engine in self._engines.values():
@@ -181,6 +188,8 @@ class RightsRunner:
                 steps.append(PlannedStep(RECIPIENTS, key, action))
         if own is not None:
             steps.append(PlannedStep(CHARTER, None, own))
+        if kind is RequestType.PORTABILITY and details.get("push_to"):
+            steps.append(PlannedStep(CHARTER, None, "push"))
         return steps
 
     # -- running --------------------------------------------------------------------------------
@@ -424,6 +433,8 @@ class RightsRunner:
                 return [asdict(r) for r in done], {"rows": len(done)}
         if step.action == "package":
             return self._package(row)
+        if step.action == "push":
+            return self._push(row, details.get("details", {}).get("push_to", ""))
         handler = {
             "collect": self.own.collect,
             "erase": self.own.erase,
@@ -491,6 +502,22 @@ class RightsRunner:
             "tables_collected": tables,
             "expires_at": expires.isoformat(),
         }
+
+    def _push(self, row: Any, url: str) -> tuple[Any, dict[str, Any]]:
+        """Send the person's data (``data.json``) to the destination they named (Art. 20(2))."""
+        with self.store.read() as connection:
+            sealed = connection.scalar(
+                select(request_packages.c.package_sealed).where(
+                    request_packages.c.request_id == row.id
+                )
+            )
+        archive = Vault.open_bytes(self._key(row), row.id, "package", bytes(sealed))
+        with zipfile.ZipFile(io.BytesIO(archive)) as package:
+            body = package.read("data.json")
+        status = post_json(
+            url, body, {"Charter-Request": row.id}, allow_private=self.push_allow_private
+        )
+        return None, {"pushed_to": urlsplit(url).hostname, "status": status}
 
     # -- finishing ------------------------------------------------------------------------------
 
