@@ -31,7 +31,7 @@ def test_tour_calls_answer_as_the_readme_says(example_settings: Settings) -> Non
     calls = [
         (m["path"], json.loads(m["body"])) for m in CALL.finditer((ROOT / "README.md").read_text())
     ]
-    assert len(calls) == 4
+    assert len(calls) == 5
     initialise(example_settings)
     with Charter.open(example_settings) as charter:
         headers = {"Authorization": f"Bearer {charter.create_token('service').token}"}
@@ -44,4 +44,7 @@ def test_tour_calls_answer_as_the_readme_says(example_settings: Settings) -> Non
     assert (answers[2].status_code, answers[2].json()["error"]["code"]) == (422, "undeclared_field")
     card = answers[3]
     assert (card.status_code, card.json()["error"]["code"]) == (422, "payment_card_data")
+    filed = answers[4]
+    assert (filed.status_code, filed.json()["status"]) == (202, "awaiting_verification")
+    assert len(list(example_settings.outbox_dir.glob("*.eml"))) == 1
     assert catalogue.status_code == 200

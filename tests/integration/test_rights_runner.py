@@ -25,6 +25,7 @@ from charter.config import Settings
 from charter.domain.errors import InvalidValue
 from charter.facade import Charter
 from charter.services.requests import NewRequest
+from charter.services.rights import env_engine
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import request_steps, rights_requests
 
@@ -315,3 +316,17 @@ def test_portability_pushes_the_data_where_the_person_says(
         )
         == pushed
     )
+
+
+def test_a_system_not_connected_here_waits_for_staff(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charter = world.charter
+    monkeypatch.delenv("SHOP_DATABASE_URL", raising=False)
+    charter.rights._engine_for = env_engine
+    charter.rights._engines.clear()
+    request_id = world.file_and_verify("access")
+    assert charter.rights.run(request_id) == "in_progress"
+    assert steps_of(charter, request_id)[1] == ("shop", None, "manual", "awaiting_staff")
+    note = charter.requests.view(request_id).history[-1].note
+    assert note is not None and "SHOP_DATABASE_URL" in note and "is not set" in note

@@ -156,7 +156,7 @@ class RightsRunner:
         if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
             steps.append(PlannedStep(CHARTER, None, "collect"))
         for key, system in external:
-            if system.connector is not ConnectorKind.SQL:
+            if system.connector is not ConnectorKind.SQL or not self._connected(key):
                 steps.append(PlannedStep(key, None, "manual"))
             elif kind is RequestType.ERASURE:
                 steps.append(PlannedStep(key, None, "erase"))
@@ -619,10 +619,12 @@ class RightsRunner:
                 )
             else:
                 system = self.manifest.systems[step.system]
-                note = (
-                    f"{system.name} ({system.connector.value}) has no connector: carry out step "
-                    f"{step.seq} by hand, then confirm it"
+                why = (
+                    f"its connection ({system.connection_env}) is not set"
+                    if system.connector is ConnectorKind.SQL
+                    else f"Charter has no {system.connector.value} connector"
                 )
+                note = f"{system.name}: {why}; carry out step {step.seq} by hand, then confirm it"
             self._event(
                 connection,
                 request_id,
@@ -672,6 +674,18 @@ class RightsRunner:
                     )
                     found[step.target] = result["keys"]
         return found
+
+    def _connected(self, system_key: str) -> bool:
+        """Whether the SQL system's connection is configured here; a system whose variable is
+        unset is done by hand (staff see why), rather than failing the request forever."""
+        try:
+            self._connector(system_key)
+        except InvalidInput as unset:
+            if unset.code != "system_unset":
+                raise
+            logger.warning("system %s: %s; its steps wait for staff", system_key, unset.message)
+            return False
+        return True
 
     def _connector(self, system_key: str) -> SqlConnector:
         system = self.manifest.systems[system_key]
