@@ -239,7 +239,7 @@ class RequestService:
                     reminders_sent=[],
                 )
             )
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -259,7 +259,7 @@ class RequestService:
                 self.verification.code_lifetime,
             )
             self._send(connection, request_id, contact, "request_received", subject, body, now)
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -309,7 +309,7 @@ class RequestService:
                 self.verification.code_lifetime,
             )
             self._send(connection, request_id, contact, "verification_code", subject, body, now)
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -364,7 +364,7 @@ class RequestService:
                     .values(**values)
                 )
                 if locked:
-                    self._event(
+                    record_event(
                         connection,
                         request_id,
                         now,
@@ -380,16 +380,7 @@ class RequestService:
                         "the verification code was entered wrongly five times; "
                         "you may send a new request",
                     )
-                    self._send(
-                        connection,
-                        request_id,
-                        self._contact(row),
-                        "request_rejected",
-                        subject,
-                        body,
-                        now,
-                    )
-                    shred(connection, request_id)
+                    self._tell_rejected(connection, row, subject, body, now)
                 wrong = InvalidInput(
                     "the code is wrong" + (": the request is now closed" if locked else ""),
                     code="verification_locked" if locked else "wrong_code",
@@ -411,7 +402,7 @@ class RequestService:
                         token_hash=_digest("token", token),
                     )
                 )
-                self._event(connection, request_id, now, "verified", status, PERSON, None)
+                record_event(connection, request_id, now, "verified", status, PERSON, None)
                 subject, body = texts.verified(
                     self.manifest,
                     row.brand,
@@ -574,7 +565,7 @@ class RequestService:
                     .where(rights_requests.c.id == row.id)
                     .values(reminders_sent=sorted({*(row.reminders_sent or ()), *due}))
                 )
-                self._event(
+                record_event(
                     connection,
                     row.id,
                     now,
@@ -626,7 +617,7 @@ class RequestService:
                     reminders_sent=[],
                 )
             )
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -655,7 +646,7 @@ class RequestService:
             connection.execute(
                 update(rights_requests).where(rights_requests.c.id == request_id).values(**values)
             )
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -666,16 +657,7 @@ class RequestService:
             )
             if status is RequestStatus.REJECTED:
                 subject, body = texts.rejected(self.manifest, row.brand, request_id, reasons or "")
-                self._send(
-                    connection,
-                    request_id,
-                    self._contact(row),
-                    "request_rejected",
-                    subject,
-                    body,
-                    now,
-                )
-                shred(connection, request_id)
+                self._tell_rejected(connection, row, subject, body, now)
         self.outbox.deliver()
         return status.value
 
@@ -712,27 +694,6 @@ class RequestService:
         data_key = self.store.vault.unwrap(row.id, bytes(row.key_wrapped))
         return dict(Vault.open(data_key, row.id, "details", bytes(row.details_sealed)))
 
-    @staticmethod
-    def _event(
-        connection: Connection,
-        request_id: str,
-        now: dt.datetime,
-        kind: str,
-        status: RequestStatus,
-        actor: str,
-        note: str | None,
-    ) -> None:
-        connection.execute(
-            insert(request_events).values(
-                request_id=request_id,
-                at=now,
-                kind=kind,
-                status=status.value,
-                actor=actor,
-                note=note,
-            )
-        )
-
     def _send(
         self,
         connection: Connection,
@@ -756,6 +717,13 @@ class RequestService:
             now,
         )
 
+    def _tell_rejected(
+        self, connection: Connection, row: Any, subject: str, body: str, now: dt.datetime
+    ) -> None:
+        """Queue the refusal to the person, then destroy what made the request readable."""
+        self._send(connection, row.id, self._contact(row), "request_rejected", subject, body, now)
+        shred(connection, row.id)
+
     def _verify_link(self, request_id: str, code: str) -> str:
         return f"{self.base_url}/privacy/verify?request={request_id}&code={code}"
 
@@ -775,4 +743,21 @@ def shred(connection: Connection, request_id: str) -> None:
         update(request_steps)
         .where(request_steps.c.request_id == request_id)
         .values(result_sealed=None)
+    )
+
+
+def record_event(
+    connection: Connection,
+    request_id: str,
+    now: dt.datetime,
+    kind: str,
+    status: RequestStatus,
+    actor: str,
+    note: str | None,
+) -> None:
+    """One line of a request's history (no personal data: staff reasons aside)."""
+    connection.execute(
+        insert(request_events).values(
+            request_id=request_id, at=now, kind=kind, status=status.value, actor=actor, note=note
+        )
     )

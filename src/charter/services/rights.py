@@ -52,14 +52,13 @@ from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
 from charter.services.package import AccessData, build_package, own_data_fields
 from charter.services.preferences import PreferenceService
-from charter.services.requests import shred
+from charter.services.requests import record_event, shred
 from charter.services.values import normalise_identity
 from charter.storage.engine import make_engine
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import (
     personal_values,
-    request_events,
     request_packages,
     request_steps,
     rights_requests,
@@ -291,7 +290,7 @@ class RightsRunner:
                     updated_at=now,
                 )
             )
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -345,7 +344,7 @@ class RightsRunner:
                     .where(rights_requests.c.id == request_id)
                     .values(status=moved.value)
                 )
-                self._event(connection, request_id, now, "started", moved, "charter", None)
+                record_event(connection, request_id, now, "started", moved, "charter", None)
 
     def _run_step(self, request_id: str, step: Any) -> None:
         with self.store.write() as connection:
@@ -391,7 +390,7 @@ class RightsRunner:
                     updated_at=now,
                 )
             )
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -511,6 +510,8 @@ class RightsRunner:
                     request_packages.c.request_id == row.id
                 )
             )
+        if sealed is None:  # the package step comes first; this is a bug if it happens
+            raise InvalidInput("no package to push", code="no_package")
         archive = Vault.open_bytes(self._key(row), row.id, "package", bytes(sealed))
         with zipfile.ZipFile(io.BytesIO(archive)) as package:
             body = package.read("data.json")
@@ -557,7 +558,7 @@ class RightsRunner:
                 .where(rights_requests.c.id == request_id)
                 .values(status=status.value, closed_at=now, outcome=outcome)
             )
-            self._event(connection, request_id, now, "completed", status, "charter", None)
+            record_event(connection, request_id, now, "completed", status, "charter", None)
             link = None
             if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
                 link = f"{self.base_url}/privacy/requests/{request_id}"
@@ -625,7 +626,7 @@ class RightsRunner:
                     else f"Charter has no {system.connector.value} connector"
                 )
                 note = f"{system.name}: {why}; carry out step {step.seq} by hand, then confirm it"
-            self._event(
+            record_event(
                 connection,
                 request_id,
                 now,
@@ -716,27 +717,6 @@ class RightsRunner:
     def _open(self, row: Any, label: str) -> Any:
         sealed = row.details_sealed if label == "details" else row.contact_sealed
         return Vault.open(self._key(row), row.id, label, bytes(sealed))
-
-    @staticmethod
-    def _event(
-        connection: Connection,
-        request_id: str,
-        now: dt.datetime,
-        kind: str,
-        status: RequestStatus,
-        actor: str,
-        note: str | None,
-    ) -> None:
-        connection.execute(
-            insert(request_events).values(
-                request_id=request_id,
-                at=now,
-                kind=kind,
-                status=status.value,
-                actor=actor,
-                note=note,
-            )
-        )
 
 
 def _summary(kind: RequestType, outcome: Mapping[str, Any]) -> str:
