@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from fixtures.postgres import POSTGRES_URL, postgres_schema
 
 from charter.bootstrap import initialise
 from charter.config import Settings
 from charter.facade import Charter
 
 FIXTURES = Path(__file__).parent / "fixtures"
-POSTGRES_URL = os.environ.get("CHARTER_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -30,17 +27,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         if os.environ.get("CI") == "true":
             pytest.fail("CI must test PostgreSQL: CHARTER_TEST_POSTGRES_URL is not set")
         pytest.skip("CHARTER_TEST_POSTGRES_URL is not set (see the README's test command)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +23,9 @@ import httpx
 import psycopg
 import pytest
 import yaml
+from fixtures.postgres import postgres_schema
 from fixtures.shop import create_shop, email_of
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 
 from charter.storage.tables import request_steps
@@ -43,17 +43,8 @@ def shop_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail("CI must test PostgreSQL: CHARTER_TEST_POSTGRES_URL is not set")
         pytest.skip("CHARTER_TEST_POSTGRES_URL is not set")
-    schema = f"shop_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("shop") as url:
+        yield url
 
 
 def free_port() -> int:

@@ -1,0 +1,251 @@
+"""The privacy center in a real browser: a person files an access request on ``/privacy``,
+confirms it with the code from the e-mail and downloads their data; and the form works from the
+keyboard alone.
+
+Real parts: headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright), ``charter
+serve`` as a process (its worker carries the request out), an SMTP server (aiosmtpd) on loopback
+in this process catching the mail, Charter's store and the shop in SQLite files. Every page must
+load only from the server's own origin.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from fixtures.shop import Shop, create_shop, email_of
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musicgroup" / "charter.yaml"
+CHROMIUM = "/usr/bin/chromium"
+PERSON = 3
+CUSTOMERS = 5
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Collect:
+    """An aiosmtpd handler keeping every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: queue.Queue[Message] = queue.Queue()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.put(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[int, queue.Queue[Message]]]:
+    from aiosmtpd.controller import Controller
+
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port, handler.messages
+    finally:
+        controller.stop()
+
+
+@dataclass
+class Site:
+    base: str
+    mail: queue.Queue[Message]
+    shop: Shop
+
+
+@pytest.fixture(scope="module")
+def site(
+    tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[int, queue.Queue[Message]]
+) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("charter")
+    manifest = yaml.safe_load(EXAMPLE.read_text())
+    manifest["systems"] = {"shop": manifest["systems"]["shop"]}  # the others need staff
+    (folder / "charter.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    shop_url = f"sqlite:///{folder / 'shop.db'}"
+    shop = create_shop(shop_url, customers=CUSTOMERS)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
+    env |= {
+        "CHARTER_DATABASE_URL": f"sqlite:///{folder / 'charter.db'}",
+        "CHARTER_SMTP_URL": f"smtp://127.0.0.1:{mailbox[0]}",
+        "CHARTER_PUBLIC_BASE_URL": base,
+        "SHOP_DATABASE_URL": shop_url,
+    }
+    cli = [sys.executable, "-c", "from charter.cli import main; main()"]
+    init = subprocess.run([*cli, "init"], env=env, cwd=folder, capture_output=True, text=True)
+    assert init.returncode == 0, init.stderr
+    log = folder / "server.log"
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        server = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)],
+            env=env,
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.1)
+        yield Site(base, mailbox[1], shop)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"CI must run the browser tests: {CHROMIUM} is missing (.ci/run installs it)"
+            )
+        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Debian's Chromium, never a downloaded one. Playwright passes --no-sandbox itself (its
+    # chromiumSandbox option is off by default), which running as root needs.
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, site: Site) -> Iterator[tuple[Any, list[str]]]:
+    """A fresh browser context (no cookies) and the URL of every request its pages make."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    try:
+        yield context.new_page(), requested
+    finally:
+        context.close()
+
+
+def foreign(requested: list[str], base: str) -> list[str]:
+    return [url for url in requested if not url.startswith(f"{base}/")]
+
+
+def test_the_form_works_from_the_keyboard(page: tuple[Any, list[str]], site: Site) -> None:
+    tab, requested = page
+    tab.goto(f"{site.base}/privacy?brand=akkord_pro")
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.textContent") == "Skip to the content"
+    order = []
+    for _ in range(5):
+        tab.keyboard.press("Tab")
+        focused = tab.evaluate(
+            """() => {
+                const e = document.activeElement, style = getComputedStyle(e);
+                return {tag: e.tagName.toLowerCase(), type: e.type || '', id: e.id,
+                        value: e.type === 'radio' ? e.value : '',
+                        outline: style.outlineStyle, width: parseFloat(style.outlineWidth)};
+            }"""
+        )
+        # the page's own focus style (:focus-visible, a 3px outline), not only the browser's
+        assert (focused["outline"], focused["width"]) == ("solid", 3), focused
+        order.append((focused["tag"], focused["type"], focused["value"] or focused["id"]))
+    assert order == [
+        ("input", "radio", "access"),  # the group is one stop; arrows move within it
+        ("input", "email", "email"),
+        ("textarea", "textarea", "details"),
+        ("select", "select-one", "jurisdiction"),
+        ("button", "submit", ""),
+    ]
+    for _ in range(4):
+        tab.keyboard.press("Shift+Tab")  # back to the radios
+    tab.keyboard.press("ArrowDown")  # arrows choose a type
+    assert tab.get_by_label("Give me my data to take elsewhere").is_checked()
+    assert foreign(requested, site.base) == []
+
+
+def test_file_confirm_and_download_a_copy_of_my_data(
+    page: tuple[Any, list[str]], site: Site, tmp_path: Path
+) -> None:
+    tab, requested = page
+    while not site.mail.empty():
+        site.mail.get_nowait()
+    tab.goto(f"{site.base}/privacy?brand=akkord_pro")
+    tab.get_by_label("Send me a copy of my data").check()
+    tab.get_by_label("Your e-mail address").fill(email_of(PERSON))
+    tab.get_by_role("button", name="Send my request").click()
+    tab.get_by_role("heading", name="Check your e-mail").wait_for()
+
+    mail = site.mail.get(timeout=10)
+    assert mail["To"] == email_of(PERSON)
+    body = "\n".join(mail.get_payload(decode=True).decode().splitlines())  # type: ignore[union-attr]
+    code = re.search(r"^\s+(\d{6})$", body, re.M).group(1)  # type: ignore[union-attr]
+    link = re.search(r"\S+/privacy/verify\?\S+", body).group(0)  # type: ignore[union-attr]
+    request_id = re.search(r"request=([0-9a-f-]{36})", link).group(1)  # type: ignore[union-attr]
+    assert link == f"{site.base}/privacy/verify?request={request_id}&code={code}"
+
+    tab.get_by_label("Code").fill(code)
+    tab.get_by_role("button", name="Confirm my request").click()
+    tab.wait_for_url(f"{site.base}/privacy/requests/{request_id}")
+    status = tab.get_by_role("status")
+    deadline = time.monotonic() + 30
+    while "Done." not in status.inner_text():
+        assert time.monotonic() < deadline, status.inner_text()
+        time.sleep(0.3)
+        tab.reload()
+
+    with tab.expect_download() as started:
+        tab.get_by_role("link", name="Download your data").click()
+    saved = tmp_path / "my-data.zip"
+    started.value.save_as(saved)
+    assert started.value.suggested_filename == f"my-data-{request_id[:8]}.zip"
+    with zipfile.ZipFile(saved) as package:
+        data = json.loads(package.read("data.json"))
+        report = package.read("report.html").decode()
+    held = data["systems"]["shop"]
+    assert {table: {row["id"] for row in held[table]["rows"]} for table in held} == (
+        site.shop.rows_of(PERSON)  # every row of the person's, no one else's
+    )
+    assert [row["email"] for row in held["customers"]["rows"]] == [email_of(PERSON)]
+    assert email_of(PERSON) in report
+    assert foreign(requested, site.base) == []
+
+    # the report is self-contained: opened in the browser it loads nothing
+    requested.clear()
+    tab.set_content(report)
+    assert requested == []
