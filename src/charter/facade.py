@@ -29,6 +29,7 @@ from charter.services.preferences import (
 from charter.services.receipts import ReceiptService
 from charter.services.requests import RequestService
 from charter.services.rights import RightsRunner
+from charter.services.staff import StaffService
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.storage.store import Store
 
@@ -50,6 +51,7 @@ class Charter:
         *,
         public_base_url: str = DEFAULT_BASE_URL,
         transport: Transport | None = None,
+        push_allow_private: bool = False,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -63,7 +65,14 @@ class Charter:
         )
         self.receipts = ReceiptService(manifest, store, public_base_url)
         self.outbox = Outbox(store, transport or DirectoryTransport(DEFAULT_OUTBOX), clock)
-        self.requests = RequestService(manifest, store, clock, self.outbox, public_base_url)
+        self.requests = RequestService(
+            manifest,
+            store,
+            clock,
+            self.outbox,
+            public_base_url,
+            approval_required=frozenset(manifest.policy.approval_required),
+        )
         self.rights = RightsRunner(
             manifest,
             store,
@@ -72,7 +81,9 @@ class Charter:
             self._consents,
             self.preferences,
             public_base_url,
+            push_allow_private=push_allow_private,
         )
+        self.staff = StaffService(store, clock)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
@@ -84,6 +95,7 @@ class Charter:
             clock,
             public_base_url=settings.public_base_url,
             transport=transport_for(settings.smtp_url, settings.outbox_dir),
+            push_allow_private=settings.push_allow_private,
         )
 
     def close(self) -> None:

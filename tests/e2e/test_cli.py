@@ -167,3 +167,68 @@ def test_serve_refuses_an_unsound_manifest(workdir: Path) -> None:
     assert result.exit_code == 1
     assert "promises_we_forgot: unknown key" in result.stderr
     assert "not serving it" in result.stderr
+
+
+def test_staff_create_asks_the_password_twice_and_disable_ends_the_account(
+    workdir: Path,
+) -> None:
+    from charter.config import Settings
+    from charter.domain.errors import Unauthorized
+    from charter.facade import Charter
+
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    secret = "correct horse battery"
+    created = runner.invoke(
+        app,
+        ["staff", "create", "--email", "Dana@Example.org", "--name", "Dana", "--role", "admin"],
+        input=f"{secret}\n{secret}\n",
+    )
+    assert created.exit_code == 0, created.output
+    assert "created staff account" in created.stdout and secret not in created.output
+    with Charter.open(Settings()) as charter:
+        assert charter.staff.login("dana@example.org", secret).user.name == "Dana"
+    disabled = runner.invoke(app, ["staff", "disable", "--email", "dana@example.org"])
+    assert disabled.exit_code == 0, disabled.output
+    with Charter.open(Settings()) as charter, pytest.raises(Unauthorized):
+        charter.staff.login("dana@example.org", secret)
+    again = runner.invoke(app, ["staff", "disable", "--email", "dana@example.org"])
+    assert again.exit_code == 2 and "no active staff account" in again.stderr
+
+
+def test_staff_create_reads_the_password_from_the_environment_for_scripts(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    monkeypatch.setenv("CHARTER_STAFF_PASSWORD", "a long scripted password")
+    args = ["staff", "create", "--email", "ops@example.org", "--name", "Ops", "--role", "auditor"]
+    created = runner.invoke(app, args)
+    assert created.exit_code == 0, created.output
+    twice = runner.invoke(app, args)
+    assert twice.exit_code == 2 and "exists" in twice.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "password", "message"),
+    [
+        (["--role", "superuser"], "correct horse battery", "superuser"),
+        (["--role", "admin"], "too short", "at least 12 characters"),
+        (["--role", "admin", "--email", "not-an-address"], "correct horse battery", "email"),
+    ],
+)
+def test_staff_create_with_bad_input_is_bad_usage(
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    password: str,
+    message: str,
+) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    monkeypatch.setenv("CHARTER_STAFF_PASSWORD", password)
+    defaults = {"--email": "ann@example.org", "--name": "Ann"}
+    for name, value in defaults.items():
+        if name not in options:
+            options = [*options, name, value]
+    result = runner.invoke(app, ["staff", "create", *options])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert password not in result.output

@@ -23,7 +23,7 @@ from charter.api.routes import (
 from charter.config import Settings
 from charter.facade import Charter
 from charter.jobs.worker import Worker
-from charter.web import privacy
+from charter.web import admin, privacy
 from charter.web.ratelimit import SlidingWindow
 
 
@@ -67,5 +67,6 @@ def create_app(
     app.include_router(gpc.router)
     app.include_router(requests.router)
     app.include_router(privacy.router)
+    app.include_router(admin.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from charter.cli.imports import import_app
+from charter.cli.staff import staff_app
 from charter.config import Settings
 from charter.domain.errors import CharterError
 
@@ -31,6 +32,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(staff_app, name="staff")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from charter.domain.durations import parse_duration
+from charter.domain.requests import RequestType
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 DottedKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
@@ -92,6 +93,10 @@ class Policy(Model):
     child_age: int = Field(default=18, ge=13, le=21)
     sells_personal_data: bool = False
     supervisory_authority_url: str | None = None
+    approval_required: list[RequestType] = Field(
+        default_factory=lambda: [RequestType.ERASURE],
+        description="Request types the privacy team approves before they are carried out.",
+    )
 
 
 class Brand(Model):

@@ -306,3 +306,33 @@ outbox = Table(
 )
 """Mail waiting to go: written in the transaction that decides to send it, so a crash between
 the decision and the delivery loses nothing; the row (and its key) is deleted once delivered."""
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled_at", Timestamp),
+)
+"""People who log in to the admin console. The e-mail is stored lower-cased (it is the login);
+the password only as an Argon2id hash. See ``charter.services.staff``."""
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Index(None, "user_id"),
+)
+"""Console sessions: the id is the SHA-256 of the cookie's random token, so a copy of the table
+opens no session."""

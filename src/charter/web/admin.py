@@ -1,0 +1,381 @@
+"""The staff console: ``/admin`` (the request queue) and ``/admin/requests/{id}`` (one request).
+
+Server-rendered forms, no JavaScript. Staff log in with an e-mail and a password
+(``charter staff create``); the session lives in the ``charter_staff`` cookie (HttpOnly,
+SameSite=Strict, Path=/admin, Secure over https). Every POST carries the session's CSRF token in
+a hidden field; a missing or wrong token is refused (403), and so is the login form without the
+token its page set (against logging someone in to an account of the attacker's choosing).
+
+What a person sees and may do comes from ``charter.domain.permissions``: ``read_requests`` to see
+the queue and a request, ``decide_request`` to approve, extend, refuse or confirm a step by hand.
+An anonymous GET is sent to the login page (303); a POST without the right is refused (403).
+Pages are never cached or framed, and load nothing from elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from charter.domain.deadlines import RULES, Deadlines, can_extend
+from charter.domain.errors import CharterError, InvalidValue, NotFound, Unauthorized
+from charter.domain.permissions import Permission, allowed
+from charter.domain.requests import OPEN, RequestStatus
+from charter.facade import Charter
+from charter.services.requests import RequestView
+from charter.services.staff import SESSION_LIFETIME, StaffSession
+from charter.web.ratelimit import limited
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+RequestId = Path(pattern=r"^[0-9a-f-]{36}$")
+COOKIE = "charter_staff"
+LOGIN_COOKIE = "charter_staff_login"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+_DONE = {
+    "approved": "Approved: the request is being carried out.",
+    "extended": "Extended: the person was told the new date and why.",
+    "rejected": "Refused: the person was told why and that they may complain.",
+    "confirmed": "Step confirmed.",
+}
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("charter.web", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+
+
+def _charter(request: Request) -> Charter:
+    charter: Charter = request.app.state.charter
+    return charter
+
+
+def _secured(response: Response) -> Response:
+    response.headers.update(HEADERS)
+    return response
+
+
+def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _environment().get_template(template).render(**context)
+    response = HTMLResponse(html, status_code=status)
+    _secured(response)
+    return response
+
+
+def _redirect(url: str) -> Response:
+    return _secured(RedirectResponse(url, status_code=303))
+
+
+def _refused(message: str, staff: StaffSession | None = None) -> HTMLResponse:
+    return _render("admin_message.html.j2", 403, title="Not allowed", error=message, staff=staff)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    view: RequestView
+    days_left: int
+    overdue: bool
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
+def days_left(due_at: dt.datetime, now: dt.datetime) -> int:
+    """Whole days until ``due_at``: 0 on its last day, negative once it has passed."""
+    return math.floor((due_at - now) / dt.timedelta(days=1))
+
+
+# -- who is asking --------------------------------------------------------------------------------
+
+
+def _viewer(request: Request, charter: Charter) -> StaffSession | Response:
+    """The session of a GET: none -> the login page; without ``read_requests`` -> 403."""
+    staff = charter.staff.session(request.cookies.get(COOKIE))
+    if staff is None:
+        return _redirect("/admin/login")
+    if not allowed(staff.user.role, Permission.READ_REQUESTS):
+        return _refused(f"The role {staff.user.role.value} may not see requests.", staff)
+    return staff
+
+
+def _actor(request: Request, charter: Charter, csrf_token: str) -> StaffSession | Response:
+    """The session of a POST that changes a request: its CSRF token, then its right."""
+    staff = charter.staff.session(request.cookies.get(COOKIE))
+    if staff is None:
+        return _refused("Your session has ended: log in again.")
+    if not secrets.compare_digest(csrf_token.encode(), staff.csrf_token.encode()):
+        return _refused("This form has expired: reload the page and try again.", staff)
+    if not allowed(staff.user.role, Permission.DECIDE_REQUEST):
+        return _refused(f"The role {staff.user.role.value} may not decide requests.", staff)
+    return staff
+
+
+def _wake(request: Request) -> None:
+    worker = request.app.state.worker
+    if worker is not None:
+        worker.wake()
+
+
+# -- login ----------------------------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request, token: str, status: int = 200, error: str | None = None, email: str = ""
+) -> Response:
+    response = _render(
+        "admin_login.html.j2",
+        status,
+        title="Log in",
+        error=error,
+        csrf_token=token,
+        email=email,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=60 * 60,
+        path="/admin/login",
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, charter: Charter = Depends(_charter)) -> Response:
+    if charter.staff.session(request.cookies.get(COOKIE)) is not None:
+        return _redirect("/admin")
+    return _login_page(request, secrets.token_urlsafe(32))
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[Depends(limited("staff_login"))])
+def login(
+    request: Request,
+    email: str = Form(default="", max_length=320),
+    password: str = Form(default="", max_length=1024),
+    csrf_token: str = Form(default="", max_length=128),
+    charter: Charter = Depends(_charter),
+) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
+        return _refused("This form has expired: reload the login page and try again.")
+    try:
+        session = charter.staff.login(email, password)
+    except Unauthorized as error:
+        return _login_page(request, expected, 401, _sentence(error.message), email)
+    response = _redirect("/admin")
+    response.delete_cookie(LOGIN_COOKIE, path="/admin/login")
+    response.set_cookie(
+        COOKIE,
+        session.token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/admin",
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    csrf_token: str = Form(default="", max_length=128),
+    charter: Charter = Depends(_charter),
+) -> Response:
+    staff = charter.staff.session(request.cookies.get(COOKIE))
+    if staff is not None:
+        if not secrets.compare_digest(csrf_token.encode(), staff.csrf_token.encode()):
+            return _refused("This form has expired: reload the page and try again.", staff)
+        charter.staff.logout(staff.token)
+    response = _redirect("/admin/login")
+    response.delete_cookie(
+        COOKIE, path="/admin", httponly=True, secure=request.url.scheme == "https"
+    )
+    return response
+
+
+# -- the queue and one request --------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def queue(request: Request, charter: Charter = Depends(_charter)) -> Response:
+    staff = _viewer(request, charter)
+    if isinstance(staff, Response):
+        return staff
+    now = charter.requests.clock()
+    # The service lists open requests by due date, so the overdue ones come first.
+    rows = [
+        QueueRow(view, days_left(view.due_at, now), view.overdue)
+        for view in charter.requests.queue()
+    ]
+    return _render("admin_queue.html.j2", title="Requests", staff=staff, rows=rows)
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def detail(
+    request: Request,
+    request_id: str = RequestId,
+    done: str = "",
+    charter: Charter = Depends(_charter),
+) -> Response:
+    staff = _viewer(request, charter)
+    if isinstance(staff, Response):
+        return staff
+    return _detail(charter, staff, request_id, notice=_DONE.get(done))
+
+
+def _detail(
+    charter: Charter,
+    staff: StaffSession,
+    request_id: str,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+) -> Response:
+    try:
+        view = charter.requests.view(request_id)
+    except NotFound:
+        return _render(
+            "admin_message.html.j2", 404, title="No such request", error=None, staff=staff
+        )
+    now = charter.requests.clock()
+    decide = allowed(staff.user.role, Permission.DECIDE_REQUEST)
+    is_open = RequestStatus(view.status) in OPEN
+    return _render(
+        "admin_request.html.j2",
+        status,
+        title=f"Request {view.id}",
+        staff=staff,
+        view=view,
+        error=error,
+        notice=notice,
+        days_left=days_left(view.due_at, now) if is_open else None,
+        overdue=view.overdue,
+        can_approve=decide and view.status == RequestStatus.AWAITING_APPROVAL,
+        can_extend=decide and is_open and _extendable(view, now),
+        can_reject=decide and is_open,
+        can_confirm=decide,
+    )
+
+
+def _extendable(view: RequestView, now: dt.datetime) -> bool:
+    current = Deadlines(view.deadline_rule, view.legal_due_at, view.due_at, view.confirm_by)
+    return can_extend(RULES[view.deadline_rule], current, now, extended=view.extended) == ""
+
+
+def _act(
+    request: Request,
+    charter: Charter,
+    request_id: str,
+    csrf_token: str,
+    done: str,
+    action: Callable[[str], object],
+) -> Response:
+    """Check the actor, run ``action(actor)``, and show the request again: with the outcome
+    after a redirect, or with the refusal's reason on the page."""
+    staff = _actor(request, charter, csrf_token)
+    if isinstance(staff, Response):
+        return staff
+    try:
+        action(f"staff:{staff.user.id}")
+    except NotFound as error:
+        return _render(
+            "admin_message.html.j2", 404, title="No such request", error=error.message, staff=staff
+        )
+    except CharterError as error:
+        return _detail(charter, staff, request_id, 422, error=_sentence(error.message))
+    if done in ("approved", "confirmed"):
+        _wake(request)
+    return _redirect(f"/admin/requests/{request_id}?done={done}")
+
+
+@router.post("/requests/{request_id}/approve")
+def approve(
+    request: Request,
+    request_id: str = RequestId,
+    csrf_token: str = Form(default="", max_length=128),
+    charter: Charter = Depends(_charter),
+) -> Response:
+    return _act(
+        request,
+        charter,
+        request_id,
+        csrf_token,
+        "approved",
+        lambda actor: charter.requests.approve(request_id, actor),
+    )
+
+
+@router.post("/requests/{request_id}/extend")
+def extend(
+    request: Request,
+    request_id: str = RequestId,
+    reasons: str = Form(default="", max_length=4000),
+    csrf_token: str = Form(default="", max_length=128),
+    charter: Charter = Depends(_charter),
+) -> Response:
+    return _act(
+        request,
+        charter,
+        request_id,
+        csrf_token,
+        "extended",
+        lambda actor: charter.requests.extend(request_id, actor, reasons),
+    )
+
+
+@router.post("/requests/{request_id}/reject")
+def reject(
+    request: Request,
+    request_id: str = RequestId,
+    reasons: str = Form(default="", max_length=4000),
+    csrf_token: str = Form(default="", max_length=128),
+    charter: Charter = Depends(_charter),
+) -> Response:
+    return _act(
+        request,
+        charter,
+        request_id,
+        csrf_token,
+        "rejected",
+        lambda actor: charter.requests.reject(request_id, actor, reasons),
+    )
+
+
+@router.post("/requests/{request_id}/steps/{seq}/confirm")
+def confirm_step(
+    request: Request,
+    request_id: str = RequestId,
+    seq: int = Path(ge=0, le=10_000),
+    note: str = Form(default="", max_length=4000),
+    csrf_token: str = Form(default="", max_length=128),
+    charter: Charter = Depends(_charter),
+) -> Response:
+    def confirm(actor: str) -> object:
+        if not note.strip():
+            raise InvalidValue("note: say what was done in that system")
+        return charter.rights.confirm_manual_step(request_id, seq, actor, note.strip())
+
+    return _act(request, charter, request_id, csrf_token, "confirmed", confirm)
