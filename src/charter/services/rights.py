@@ -31,6 +31,7 @@ import io
 import logging
 import os
 import socket
+import time
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -70,6 +71,10 @@ RECIPIENTS = "recipients"
 """The system name of the steps that tell recipients (Art. 17(2), 19)."""
 LEASE = dt.timedelta(minutes=10)
 """How long a runner holds a request; a runner that dies frees it when this runs out."""
+CONNECTOR_LIFETIME = 60.0
+"""Seconds a system's connector, with the tables it reflected, serves later requests: reflecting
+a table costs about ten catalogue queries, more than finding the person's rows; a column added to
+a system's table reaches access packages within this time."""
 
 
 logger = logging.getLogger("charter.rights")
@@ -125,6 +130,7 @@ class RightsRunner:
         self.base_url = public_base_url.rstrip("/")
         self._engine_for = engine_for
         self._engines: dict[str, Engine] = {}
+        self._connectors: dict[str, tuple[SqlConnector, float]] = {}
         self._holds = {hold.key: hold for hold in manifest.retention.legal_holds}
         self.own = OwnData(manifest, store, clock, consents, preferences)
         self.notifier = Notifier(manifest, store, outbox)
@@ -134,6 +140,7 @@ class RightsRunner:
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()
+        self._connectors.clear()
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -359,7 +366,7 @@ class RightsRunner:
                 .where(rights_requests.c.id == request_id)
                 .values(lease_until=self.clock() + LEASE)
             )
-        row = self._load(request_id)
+            row = self._request(connection, request_id)
         try:
             result, summary = self._execute(row, step)
         except Exception as error:
@@ -416,7 +423,7 @@ class RightsRunner:
         if step.system != CHARTER:
             connector = self._connector(step.system)
             if step.action == "collect":
-                found = self._found_keys(row.id, step.system)
+                found = self._found_keys(row, step.system)
                 table = connector.collect_table(step.target, identities, found)
                 return {"rows": table.rows, "keys": table.keys}, {"rows": len(table.rows)}
             if step.action == "erase":
@@ -655,9 +662,9 @@ class RightsRunner:
                         found.setdefault(kind, set()).add(value)
         return {kind: sorted(values) for kind, values in found.items()}
 
-    def _found_keys(self, request_id: str, system: str) -> dict[str, list[Any]]:
-        """The primary keys collected by this request's earlier steps in ``system``."""
-        row = self._load(request_id)
+    def _found_keys(self, row: Any, system: str) -> dict[str, list[Any]]:
+        """The primary keys collected by the earlier steps in ``system`` of the request ``row``."""
+        request_id = row.id
         found: dict[str, list[Any]] = {}
         with self.store.read() as connection:
             for step in connection.execute(
@@ -694,7 +701,13 @@ class RightsRunner:
         if engine is None:
             assert system.connection_env is not None  # lint: a SQL system names its variable
             engine = self._engines[system_key] = self._engine_for(system.connection_env)
-        return SqlConnector(system_key, system, engine, self._holds)
+        kept = self._connectors.get(system_key)
+        now = time.monotonic()
+        if kept is not None and kept[0].engine is engine and now - kept[1] < CONNECTOR_LIFETIME:
+            return kept[0]
+        connector = SqlConnector(system_key, system, engine, self._holds)
+        self._connectors[system_key] = (connector, now)
+        return connector
 
     def _load(self, request_id: str) -> Any:
         with self.store.read() as connection:
