@@ -19,12 +19,10 @@ import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from charter.domain.deadlines import RULES, Deadlines, can_extend
 from charter.domain.errors import CharterError, InvalidValue, NotFound, Unauthorized
@@ -33,6 +31,7 @@ from charter.domain.requests import OPEN, RequestStatus
 from charter.facade import Charter
 from charter.services.requests import RequestView
 from charter.services.staff import SESSION_LIFETIME, StaffSession
+from charter.web.pages import charter_of, environment
 from charter.web.ratelimit import limited
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -56,26 +55,13 @@ _DONE = {
 }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("charter.web", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
-
-
-def _charter(request: Request) -> Charter:
-    charter: Charter = request.app.state.charter
-    return charter
-
-
 def _secured(response: Response) -> Response:
     response.headers.update(HEADERS)
     return response
 
 
 def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = _environment().get_template(template).render(**context)
+    html = environment().get_template(template).render(**context)
     response = HTMLResponse(html, status_code=status)
     _secured(response)
     return response
@@ -163,7 +149,7 @@ def _login_page(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, charter: Charter = Depends(_charter)) -> Response:
+def login_page(request: Request, charter: Charter = Depends(charter_of)) -> Response:
     if charter.staff.session(request.cookies.get(COOKIE)) is not None:
         return _redirect("/admin")
     return _login_page(request, secrets.token_urlsafe(32))
@@ -175,7 +161,7 @@ def login(
     email: str = Form(default="", max_length=320),
     password: str = Form(default="", max_length=1024),
     csrf_token: str = Form(default="", max_length=128),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not secrets.compare_digest(csrf_token.encode(), expected.encode()):
@@ -202,7 +188,7 @@ def login(
 def logout(
     request: Request,
     csrf_token: str = Form(default="", max_length=128),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     staff = charter.staff.session(request.cookies.get(COOKIE))
     if staff is not None:
@@ -220,7 +206,7 @@ def logout(
 
 
 @router.get("", response_class=HTMLResponse)
-def queue(request: Request, charter: Charter = Depends(_charter)) -> Response:
+def queue(request: Request, charter: Charter = Depends(charter_of)) -> Response:
     staff = _viewer(request, charter)
     if isinstance(staff, Response):
         return staff
@@ -238,7 +224,7 @@ def detail(
     request: Request,
     request_id: str = RequestId,
     done: str = "",
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     staff = _viewer(request, charter)
     if isinstance(staff, Response):
@@ -316,7 +302,7 @@ def approve(
     request: Request,
     request_id: str = RequestId,
     csrf_token: str = Form(default="", max_length=128),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     return _act(
         request,
@@ -334,7 +320,7 @@ def extend(
     request_id: str = RequestId,
     reasons: str = Form(default="", max_length=4000),
     csrf_token: str = Form(default="", max_length=128),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     return _act(
         request,
@@ -352,7 +338,7 @@ def reject(
     request_id: str = RequestId,
     reasons: str = Form(default="", max_length=4000),
     csrf_token: str = Form(default="", max_length=128),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     return _act(
         request,
@@ -371,7 +357,7 @@ def confirm_step(
     seq: int = Path(ge=0, le=10_000),
     note: str = Form(default="", max_length=4000),
     csrf_token: str = Form(default="", max_length=128),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     def confirm(actor: str) -> object:
         if not note.strip():

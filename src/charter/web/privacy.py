@@ -9,18 +9,17 @@ request's pages, so it never appears in a URL.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from charter.domain.errors import CharterError, NotFound, RateLimited, Unauthorized
 from charter.domain.requests import RequestStatus, RequestType
 from charter.facade import Charter
 from charter.services.requests import NewRequest, RequestView
+from charter.web.pages import charter_of, environment
 from charter.web.ratelimit import limited
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)
@@ -92,26 +91,13 @@ _HISTORY = {
 }
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("charter.web", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
-
-
-def _charter(request: Request) -> Charter:
-    charter: Charter = request.app.state.charter
-    return charter
-
-
 def _render(
     charter: Charter, brand: str, template: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
     manifest = charter.manifest
     brand = brand if brand in manifest.brands else next(iter(manifest.brands))
     html = (
-        _environment()
+        environment()
         .get_template(template)
         .render(
             brand=brand,
@@ -154,7 +140,7 @@ def _home(
 
 @router.get("", response_class=HTMLResponse)
 def home(
-    brand: str = Query(default="", max_length=64), charter: Charter = Depends(_charter)
+    brand: str = Query(default="", max_length=64), charter: Charter = Depends(charter_of)
 ) -> HTMLResponse:
     return _home(charter, brand)
 
@@ -168,7 +154,7 @@ def file_request(
     email: str = Form(default="", max_length=320),
     details: str = Form(default="", max_length=4000),
     jurisdiction: str = Form(default="", max_length=16),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     form = {"type": type, "email": email, "details": details, "jurisdiction": jurisdiction}
     if type not in _TYPE_LABEL:
@@ -202,7 +188,7 @@ def file_request(
 def confirm_page(
     request_id: str = Query(alias="request", pattern=r"^[0-9a-f-]{36}$"),
     code: str = Query(default="", max_length=12, pattern=r"^[0-9]*$"),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
     brand = _brand_of(charter, request_id)
     return _render(
@@ -225,7 +211,7 @@ def verify(
     request: Request,
     request_id: str = RequestId,
     code: str = Form(default="", max_length=12),
-    charter: Charter = Depends(_charter),
+    charter: Charter = Depends(charter_of),
 ) -> Response:
     brand = _brand_of(charter, request_id)
     try:
@@ -263,7 +249,7 @@ def verify(
     response_class=HTMLResponse,
     dependencies=[Depends(limited("request_code"))],
 )
-def resend(request_id: str = RequestId, charter: Charter = Depends(_charter)) -> HTMLResponse:
+def resend(request_id: str = RequestId, charter: Charter = Depends(charter_of)) -> HTMLResponse:
     brand = _brand_of(charter, request_id)
     try:
         charter.requests.resend_code(request_id)
@@ -297,7 +283,7 @@ def resend(request_id: str = RequestId, charter: Charter = Depends(_charter)) ->
     dependencies=[Depends(limited("request_status"))],
 )
 def status(
-    request: Request, request_id: str = RequestId, charter: Charter = Depends(_charter)
+    request: Request, request_id: str = RequestId, charter: Charter = Depends(charter_of)
 ) -> HTMLResponse:
     try:
         charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
@@ -336,7 +322,7 @@ def status(
 
 @router.get("/requests/{request_id}/package", dependencies=[Depends(limited("request_status"))])
 def package(
-    request: Request, request_id: str = RequestId, charter: Charter = Depends(_charter)
+    request: Request, request_id: str = RequestId, charter: Charter = Depends(charter_of)
 ) -> Response:
     charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
     return Response(

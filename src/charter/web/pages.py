@@ -1,0 +1,25 @@
+"""What every web page shares: the template environment and the app's Charter."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fastapi import Request
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from charter.facade import Charter
+
+
+@cache
+def environment() -> Environment:
+    """The pages' templates, HTML-escaped by default."""
+    return Environment(
+        loader=PackageLoader("charter.web", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+
+
+def charter_of(request: Request) -> Charter:
+    """The app's Charter, as a FastAPI dependency."""
+    charter: Charter = request.app.state.charter
+    return charter
