@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from fastapi import Request
+from fastapi import Request, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from charter.facade import Charter
@@ -23,3 +23,15 @@ def charter_of(request: Request) -> Charter:
     """The app's Charter, as a FastAPI dependency."""
     charter: Charter = request.app.state.charter
     return charter
+
+
+def package_download(charter: Charter, request_id: str) -> Response:
+    """A request's access package as a download (the caller has checked the person's token)."""
+    return Response(
+        charter.requests.package(request_id),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="my-data-{request_id[:8]}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )

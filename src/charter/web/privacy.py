@@ -19,7 +19,7 @@ from charter.domain.errors import CharterError, NotFound, RateLimited, Unauthori
 from charter.domain.requests import RequestStatus, RequestType
 from charter.facade import Charter
 from charter.services.requests import NewRequest, RequestView
-from charter.web.pages import charter_of, environment
+from charter.web.pages import charter_of, environment, package_download
 from charter.web.ratelimit import limited
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)
@@ -325,14 +325,7 @@ def package(
     request: Request, request_id: str = RequestId, charter: Charter = Depends(charter_of)
 ) -> Response:
     charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
-    return Response(
-        charter.requests.package(request_id),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="my-data-{request_id[:8]}.zip"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return package_download(charter, request_id)
 
 
 def _history(view: RequestView) -> list[dict[str, Any]]:

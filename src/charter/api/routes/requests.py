@@ -20,6 +20,7 @@ from charter.domain.requests import ReceivedVia, RequestType
 from charter.facade import Charter
 from charter.services.requests import NewRequest, RequestView
 from charter.services.tokens import Caller
+from charter.web.pages import package_download
 from charter.web.ratelimit import limited
 
 router = APIRouter(prefix="/v1", tags=["rights requests"])
@@ -248,14 +249,7 @@ def package(
     charter.requests.authorise_person(
         request_id, credentials.credentials if credentials is not None else None
     )
-    return Response(
-        charter.requests.package(request_id),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="my-data-{request_id[:8]}.zip"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return package_download(charter, request_id)
 
 
 @router.get(
