@@ -586,7 +586,8 @@ class RightsRunner:
             )
             if link is None:
                 shred(connection, request_id)
-        self.outbox.deliver()
+        # The messages (to the person, to recipients) go with the worker's outbox round, which
+        # follows the requests' round at once: a request's run does not wait on the mail server.
         return status.value
 
     def expire_packages(self) -> int:
