@@ -276,7 +276,7 @@ class RequestService:
         now = self.clock()
         code = f"{secrets.randbelow(10**6):06d}"
         with self.store.write() as connection:
-            row = self._row(connection, request_id, for_update=True)
+            row = request_row(connection, request_id, for_update=True)
             if RequestStatus(row.status) is not RequestStatus.AWAITING_VERIFICATION:
                 raise InvalidInput(
                     "this request needs no verification code", code="not_awaiting_verification"
@@ -328,7 +328,7 @@ class RequestService:
         now = self.clock()
         token = secrets.token_urlsafe(32)
         with self.store.write() as connection:
-            row = self._row(connection, request_id, for_update=True)
+            row = request_row(connection, request_id, for_update=True)
             if RequestStatus(row.status) is not RequestStatus.AWAITING_VERIFICATION:
                 raise InvalidInput(
                     "this request is already verified or closed", code="not_awaiting_verification"
@@ -440,7 +440,7 @@ class RequestService:
 
     def view(self, request_id: str) -> RequestView:
         with self.store.read() as connection:
-            row = self._row(connection, request_id)
+            row = request_row(connection, request_id)
             history = [
                 HistoryEntry(utc(e.at), e.kind, e.status, e.actor, e.note)
                 for e in connection.execute(
@@ -501,13 +501,13 @@ class RequestService:
     def package(self, request_id: str) -> bytes:
         """The access package (zip), while its link has not expired."""
         with self.store.read() as connection:
-            row = self._row(connection, request_id)
+            row = request_row(connection, request_id)
             found = connection.execute(
                 select(request_packages).where(request_packages.c.request_id == request_id)
             ).first()
         if found is None or utc(found.expires_at) <= self.clock() or row.key_wrapped is None:
             raise NotFound("this request has no package to download (now)", code="no_package")
-        data_key = self.store.vault.unwrap(request_id, bytes(row.key_wrapped))
+        data_key = request_key(self.store.vault, row)
         return Vault.open_bytes(data_key, request_id, "package", bytes(found.package_sealed))
 
     def queue(
@@ -594,7 +594,7 @@ class RequestService:
             raise InvalidValue("reasons: the person must be told why the answer takes longer")
         now = self.clock()
         with self.store.write() as connection:
-            row = self._row(connection, request_id, for_update=True)
+            row = request_row(connection, request_id, for_update=True)
             self._allowed(RequestStatus(row.status), "extend")
             rule = RULES[row.deadline_rule]
             current = Deadlines(
@@ -638,7 +638,7 @@ class RequestService:
     def _move(self, request_id: str, action: str, actor: str, reasons: str | None) -> str:
         now = self.clock()
         with self.store.write() as connection:
-            row = self._row(connection, request_id, for_update=True)
+            row = request_row(connection, request_id, for_update=True)
             status = self._allowed(RequestStatus(row.status), action)
             values: dict[str, Any] = {"status": status.value}
             if status is RequestStatus.REJECTED:
@@ -670,29 +670,14 @@ class RequestService:
         except TransitionRefused as refused:
             raise InvalidInput(str(refused), code="not_allowed_now") from None
 
-    @staticmethod
-    def _row(connection: Connection, request_id: str, *, for_update: bool = False) -> Any:
-        query = select(rights_requests).where(rights_requests.c.id == request_id)
-        if for_update and connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = connection.execute(query).first()
-        if row is None:
-            raise NotFound(f"no request '{request_id}'", code="unknown_request")
-        return row
-
     def _contact(self, row: Any) -> str:
         if row.key_wrapped is None or row.contact_sealed is None:
             raise InvalidInput("this request's contact was erased", code="contact_erased")
-        data_key = self.store.vault.unwrap(row.id, bytes(row.key_wrapped))
-        return str(Vault.open(data_key, row.id, "contact", bytes(row.contact_sealed)))
-
-    def details(self, request_id: str) -> dict[str, Any]:
-        with self.store.read() as connection:
-            row = self._row(connection, request_id)
-        if row.key_wrapped is None or row.details_sealed is None:
-            return {"details": {}, "identities": {}}
-        data_key = self.store.vault.unwrap(row.id, bytes(row.key_wrapped))
-        return dict(Vault.open(data_key, row.id, "details", bytes(row.details_sealed)))
+        return str(
+            Vault.open(
+                request_key(self.store.vault, row), row.id, "contact", bytes(row.contact_sealed)
+            )
+        )
 
     def _send(
         self,
@@ -761,3 +746,21 @@ def record_event(
             request_id=request_id, at=now, kind=kind, status=status.value, actor=actor, note=note
         )
     )
+
+
+def request_row(connection: Connection, request_id: str, *, for_update: bool = False) -> Any:
+    """A request's row (locked on PostgreSQL with ``for_update``); ``NotFound`` otherwise."""
+    query = select(rights_requests).where(rights_requests.c.id == request_id)
+    if for_update and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise NotFound(f"no request '{request_id}'", code="unknown_request")
+    return row
+
+
+def request_key(vault: Vault, row: Any) -> bytes:
+    """The key a request's contact, details, step results and package are sealed under."""
+    if row.key_wrapped is None:
+        raise InvalidInput("this request's key was destroyed", code="request_closed")
+    return vault.unwrap(row.id, bytes(row.key_wrapped))

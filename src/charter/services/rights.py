@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Engine, delete, insert, or_, select, update
 
 from charter.connectors.sql import SqlConnector
 from charter.domain.clock import Clock
@@ -53,7 +53,7 @@ from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
 from charter.services.package import AccessData, build_package, own_data_fields
 from charter.services.preferences import PreferenceService
-from charter.services.requests import record_event, shred
+from charter.services.requests import record_event, request_key, request_row, shred
 from charter.services.values import normalise_identity
 from charter.storage.engine import make_engine
 from charter.storage.store import Store
@@ -312,7 +312,7 @@ class RightsRunner:
         """Write the plan of a verified (or just approved) request once, and start it."""
         now = self.clock()
         with self.store.write() as connection:
-            row = self._request(connection, request_id)
+            row = request_row(connection, request_id)
             status = RequestStatus(row.status)
             if status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
                 return
@@ -366,7 +366,7 @@ class RightsRunner:
                 .where(rights_requests.c.id == request_id)
                 .values(lease_until=self.clock() + LEASE)
             )
-            row = self._request(connection, request_id)
+            row = request_row(connection, request_id)
         try:
             result, summary = self._execute(row, step)
         except Exception as error:
@@ -534,7 +534,7 @@ class RightsRunner:
         (the request's key is destroyed now, or for an access request when its package expires)."""
         now = self.clock()
         with self.store.write() as connection:
-            row = self._request(connection, request_id)
+            row = request_row(connection, request_id)
             if RequestStatus(row.status) is not RequestStatus.IN_PROGRESS:
                 return str(row.status)
             steps = connection.execute(
@@ -712,21 +712,10 @@ class RightsRunner:
 
     def _load(self, request_id: str) -> Any:
         with self.store.read() as connection:
-            return self._request(connection, request_id)
-
-    @staticmethod
-    def _request(connection: Connection, request_id: str) -> Any:
-        row = connection.execute(
-            select(rights_requests).where(rights_requests.c.id == request_id)
-        ).first()
-        if row is None:
-            raise InvalidInput(f"no request '{request_id}'", code="unknown_request")
-        return row
+            return request_row(connection, request_id)
 
     def _key(self, row: Any) -> bytes:
-        if row.key_wrapped is None:
-            raise InvalidInput("this request's key was destroyed", code="request_closed")
-        return self.store.vault.unwrap(row.id, bytes(row.key_wrapped))
+        return request_key(self.store.vault, row)
 
     def _open(self, row: Any, label: str) -> Any:
         sealed = row.details_sealed if label == "details" else row.contact_sealed

@@ -7,7 +7,7 @@ person's access token (from verification) or a staff bearer token (``chr_...``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -31,20 +31,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 RequestId = Path(pattern=r"^[0-9a-f-]{36}$", description="The request's id.")
 _STAFF_PREFIX = "chr_"
 
-TypeName = Literal[
-    "access",
-    "portability",
-    "rectification",
-    "erasure",
-    "restriction",
-    "objection",
-    "withdraw_consent",
-]
-assert set(TypeName.__args__) == {t.value for t in RequestType}  # type: ignore[attr-defined]
-
 
 class RequestIn(Body):
-    type: TypeName
+    type: RequestType
     brand: str = Field(max_length=64)
     identities: dict[str, Any] = Field(description="email (required), phone, account_id ...")
     details: dict[str, Any] = Field(
@@ -58,9 +47,7 @@ class RequestIn(Body):
 
 
 class StaffRequestIn(RequestIn):
-    received_via: Literal["email", "letter", "phone", "in_person", "privacy_center", "api"] = (
-        "email"
-    )
+    received_via: ReceivedVia = ReceivedVia.EMAIL
 
 
 class ReceivedOut(Body):
