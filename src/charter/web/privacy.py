@@ -172,15 +172,12 @@ def file_request(
         )
     except CharterError as error:
         return _home(charter, brand, error.message, _status_for(error), **form)
-    return _render(
+    return _verify_page(
         charter,
         brand,
-        "privacy_verify.html.j2",
-        202,
-        title="Check your e-mail",
+        received.id,
+        status=202,
         sent=True,
-        request_id=received.id,
-        code="",
     )
 
 
@@ -191,13 +188,10 @@ def confirm_page(
     charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
     brand = _brand_of(charter, request_id)
-    return _render(
+    return _verify_page(
         charter,
         brand,
-        "privacy_verify.html.j2",
-        title="Confirm your request",
-        sent=False,
-        request_id=request_id,
+        request_id,
         code=code,
     )
 
@@ -217,16 +211,12 @@ def verify(
     try:
         verified = charter.requests.verify(request_id, code)
     except CharterError as error:
-        return _render(
+        return _verify_page(
             charter,
             brand,
-            "privacy_verify.html.j2",
-            _status_for(error),
-            title="Confirm your request",
+            request_id,
+            status=_status_for(error),
             error=error.message,
-            sent=False,
-            request_id=request_id,
-            code="",
         )
     worker = request.app.state.worker
     if worker is not None:
@@ -254,26 +244,19 @@ def resend(request_id: str = RequestId, charter: Charter = Depends(charter_of)) 
     try:
         charter.requests.resend_code(request_id)
     except CharterError as error:
-        return _render(
+        return _verify_page(
             charter,
             brand,
-            "privacy_verify.html.j2",
-            _status_for(error),
-            title="Confirm your request",
+            request_id,
+            status=_status_for(error),
             error=error.message,
-            sent=False,
-            request_id=request_id,
-            code="",
         )
-    return _render(
+    return _verify_page(
         charter,
         brand,
-        "privacy_verify.html.j2",
-        202,
-        title="Check your e-mail",
+        request_id,
+        status=202,
         sent=True,
-        request_id=request_id,
-        code="",
     )
 
 
@@ -289,19 +272,15 @@ def status(
         charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
     except Unauthorized:
         brand = _brand_of(charter, request_id)
-        return _render(
+        return _verify_page(
             charter,
             brand,
-            "privacy_verify.html.j2",
-            401,
-            title="Confirm your request",
+            request_id,
+            status=401,
             error=(
                 "Open this page from the browser in which you confirmed the request, "
                 "or confirm it again with a new code."
             ),
-            sent=False,
-            request_id=request_id,
-            code="",
         )
     view = charter.requests.view(request_id)
     package = charter.requests.package_expiry(request_id)
@@ -326,6 +305,30 @@ def package(
 ) -> Response:
     charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
     return package_download(charter, request_id)
+
+
+def _verify_page(
+    charter: Charter,
+    brand: str,
+    request_id: str,
+    *,
+    status: int = 200,
+    sent: bool = False,
+    error: str | None = None,
+    code: str = "",
+) -> HTMLResponse:
+    """The page that asks for the code: after filing ("check your e-mail") or to confirm."""
+    return _render(
+        charter,
+        brand,
+        "privacy_verify.html.j2",
+        status,
+        title="Check your e-mail" if sent else "Confirm your request",
+        error=error,
+        sent=sent,
+        request_id=request_id,
+        code=code,
+    )
 
 
 def _history(view: RequestView) -> list[dict[str, Any]]:
