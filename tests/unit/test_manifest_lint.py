@@ -186,6 +186,36 @@ def analytics_without_consent(d: Data) -> None:
     d["cookies"]["analytics"]["consent_required"] = False
 
 
+def analytics_without_purpose(d: Data) -> None:
+    del d["cookies"]["analytics"]["purpose"]
+
+
+def analytics_for_a_contract_purpose(d: Data) -> None:
+    d["cookies"]["analytics"]["purpose"] = "order_fulfilment"
+
+
+def cookie_of_unknown_brand(d: Data) -> None:
+    d["cookies"]["analytics"]["cookies"][0]["brands"] = ["nowhere"]
+
+
+def _tcf(vendors: list[Data]) -> Data:
+    return {"cmp_id": 300, "vendor_list_version": 1, "publisher_country": "DE", "vendors": vendors}
+
+
+def tcf_vendor_twice(d: Data) -> None:
+    vendor = {"id": 7, "name": "Ads", "category": "analytics", "purposes": [1]}
+    d["brands"]["acme"]["tcf"] = _tcf([vendor, dict(vendor, name="Ads again")])
+
+
+def tcf_vendor_without_consent(d: Data) -> None:
+    vendor = {"id": 7, "name": "Ads", "category": "strictly_necessary", "purposes": [1]}
+    d["brands"]["acme"]["tcf"] = _tcf([vendor])
+
+
+def consent_cookie_undeclared(d: Data) -> None:
+    d["cookie_banner"] = {"consent_cookie": "our_choice"}
+
+
 def sql_without_connection(d: Data) -> None:
     del d["systems"]["shop"]["connection_env"]
 
@@ -414,6 +444,48 @@ CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
         analytics_without_consent,
         ("cookies", "analytics", "consent_required"),
         "consent_required: false",
+    ),
+    (
+        "cookie_purpose",
+        "cookie_categories_resolve",
+        analytics_without_purpose,
+        ("cookies", "analytics"),
+        "  analytics:",
+    ),
+    (
+        "cookie_purpose",
+        "cookie_categories_resolve",
+        analytics_for_a_contract_purpose,
+        ("cookies", "analytics", "purpose"),
+        "purpose: order_fulfilment",
+    ),
+    (
+        "unknown_brand",
+        "cookie_categories_resolve",
+        cookie_of_unknown_brand,
+        ("cookies", "analytics", "cookies", 0, "brands", 0),
+        "- nowhere",
+    ),
+    (
+        "tcf_vendor",
+        "cookie_categories_resolve",
+        tcf_vendor_twice,
+        ("brands", "acme", "tcf", "vendors", 1, "id"),
+        "id: 7",
+    ),
+    (
+        "tcf_vendor",
+        "cookie_categories_resolve",
+        tcf_vendor_without_consent,
+        ("brands", "acme", "tcf", "vendors", 0, "category"),
+        "category: strictly_necessary",
+    ),
+    (
+        "consent_cookie_declared",
+        "cookie_categories_resolve",
+        consent_cookie_undeclared,
+        ("cookie_banner", "consent_cookie"),
+        "consent_cookie: our_choice",
     ),
     (
         "system_connection",

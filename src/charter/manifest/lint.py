@@ -294,6 +294,71 @@ def cookies_consent(manifest: Manifest) -> Iterator[Problem]:
             )
 
 
+def cookie_categories_resolve(manifest: Manifest) -> Iterator[Problem]:
+    """A banner choice is recorded against a consent purpose, so each category asking for
+    consent names one resting on consent; cookies name declared brands; TCF vendors belong to a consent category; the banner's own cookie is declared."""
+    for key, category in manifest.cookies.items():
+        path: KeyPath = ("cookies", key)
+        purpose = manifest.purposes.get(category.purpose or "")
+        if category.consent_required and category.purpose is None:
+            yield Problem(
+                "cookie_purpose",
+                path,
+                f"cookie category '{key}' asks for consent but names no purpose to record it for",
+            )
+        elif category.purpose is not None and purpose is None:
+            yield Problem(
+                "cookie_purpose",
+                (*path, "purpose"),
+                f"no purpose '{category.purpose}' in purposes",
+            )
+        elif purpose is not None and purpose.legal_basis is not LegalBasis.CONSENT:
+            yield Problem(
+                "cookie_purpose",
+                (*path, "purpose"),
+                f"a category's purpose records a banner consent, so it must rest on consent "
+                f"('{category.purpose}' rests on {purpose.legal_basis.value})",
+            )
+        for i, cookie in enumerate(category.cookies):
+            if cookie.brands == "all":
+                continue
+            for j, brand in enumerate(cookie.brands):
+                if brand not in manifest.brands:
+                    yield Problem(
+                        "unknown_brand",
+                        (*path, "cookies", i, "brands", j),
+                        f"no brand '{brand}' in brands",
+                    )
+    for key, brand in manifest.brands.items():
+        if brand.tcf is None:
+            continue
+        seen: set[int] = set()
+        for i, vendor in enumerate(brand.tcf.vendors):
+            vpath: KeyPath = ("brands", key, "tcf", "vendors", i)
+            if vendor.id in seen:
+                yield Problem("tcf_vendor", (*vpath, "id"), f"vendor id {vendor.id} twice")
+            seen.add(vendor.id)
+            category = manifest.cookies.get(vendor.category)
+            if category is None or not category.consent_required:
+                yield Problem(
+                    "tcf_vendor",
+                    (*vpath, "category"),
+                    f"'{vendor.category}' is not a cookie category asking for consent",
+                )
+    if manifest.cookies and not any(
+        cookie.name == manifest.cookie_banner.consent_cookie
+        for category in manifest.cookies.values()
+        if not category.consent_required
+        for cookie in category.cookies
+    ):
+        yield Problem(
+            "consent_cookie_declared",
+            ("cookie_banner", "consent_cookie"),
+            f"the banner's cookie '{manifest.cookie_banner.consent_cookie}' must be listed "
+            "among the strictly necessary cookies",
+        )
+
+
 def systems_resolve(manifest: Manifest) -> Iterator[Problem]:
     """Relations point at declared tables' primary keys; legal holds named by a table exist;
     SQL systems say where their connection comes from."""
@@ -417,6 +482,7 @@ RULES: tuple[Rule, ...] = (
     children_need_parents,
     no_card_numbers,
     cookies_consent,
+    cookie_categories_resolve,
     systems_resolve,
     systems_traversable,
     brand_domains_unique,

@@ -29,6 +29,7 @@ from charter.domain.requests import RequestType
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 DottedKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 
 
 class Model(BaseModel):
@@ -99,11 +100,48 @@ class Policy(Model):
     )
 
 
+TcfPurposeId = Annotated[int, Field(ge=1, le=11)]
+
+
+class TcfVendor(Model):
+    """A vendor of the IAB Global Vendor List, as the brand declares it to its visitors."""
+
+    id: int = Field(ge=1, le=65535, description="The vendor's id on the Global Vendor List.")
+    name: str
+    category: Key = Field(description="The cookie category whose consent covers this vendor.")
+    purposes: list[TcfPurposeId] = Field(default_factory=list)
+    legitimate_interests: list[TcfPurposeId] = Field(default_factory=list)
+    special_features: list[Annotated[int, Field(ge=1, le=2)]] = Field(default_factory=list)
+
+    @field_validator("legitimate_interests")
+    @classmethod
+    def _no_li_for_consent_only_purposes(cls, purposes: list[int]) -> list[int]:
+        # TCF 2.2 policy: storage (1) and the personalisation purposes (3-6) need consent.
+        barred = sorted(set(purposes) & {1, 3, 4, 5, 6})
+        if barred:
+            raise ValueError(f"TCF purposes {barred} cannot rest on legitimate interest")
+        return purposes
+
+
+class Tcf(Model):
+    """IAB Transparency & Consent Framework v2.2 settings of one brand."""
+
+    cmp_id: int = Field(ge=2, le=4095, description="The CMP id IAB Europe registered.")
+    cmp_version: int = Field(default=1, ge=1, le=4095)
+    vendor_list_version: int = Field(ge=1, le=4095)
+    publisher_country: CountryCode
+    publisher_purposes: list[TcfPurposeId] = Field(
+        default_factory=list,
+        description="TCF purposes the brand pursues itself (the publisher TC segment).",
+    )
+    vendors: list[TcfVendor] = Field(min_length=1)
+
+
 class Brand(Model):
     name: str
     domains: list[str] = Field(min_length=1)
-    tcf: bool = False
-    default_language: str = "en"
+    tcf: Tcf | None = None
+    default_language: Language = "en"
 
     @field_validator("domains")
     @classmethod
@@ -261,19 +299,44 @@ class Recipient(Model):
     )
 
 
+class Translation(Model):
+    name: str | None = None
+    description: str | None = None
+
+
 class Cookie(Model):
     name: str
     vendor: str
     duration: Duration | Literal["session"]
     description: str
     first_party: bool = True
+    brands: Literal["all"] | list[Key] = "all"
+    translations: dict[Language, Translation] = Field(default_factory=dict)
 
 
 class CookieCategory(Model):
     name: str
     description: str
     consent_required: bool = True
+    purpose: Key | None = Field(
+        default=None, description="The consent purpose a choice for this category records."
+    )
     cookies: list[Cookie] = Field(default_factory=list)
+    translations: dict[Language, Translation] = Field(default_factory=dict)
+    tcf_purposes: list[TcfPurposeId] = Field(default_factory=list)
+    tcf_special_features: list[Annotated[int, Field(ge=1, le=2)]] = Field(default_factory=list)
+
+
+class CookieBanner(Model):
+    """How the cookie banner asks and how long an answer is kept (CNIL, EDPB guidance)."""
+
+    languages: list[Language] = Field(default_factory=lambda: ["en", "de", "fr", "es", "ja"])
+    refusal_months: int = Field(default=6, ge=1, le=13)
+    consent_months: int = Field(default=13, ge=1, le=13)
+    consent_cookie: str = Field(default="charter_consent", pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+    strings: dict[Language, dict[str, str]] = Field(
+        default_factory=dict, description="Overrides of the built-in banner texts per language."
+    )
 
 
 class CountedFrom(StrEnum):
@@ -364,6 +427,7 @@ class Manifest(Model):
     touchpoints: dict[Key, Touchpoint] = Field(min_length=1)
     recipients: dict[Key, Recipient] = Field(default_factory=dict)
     cookies: dict[Key, CookieCategory] = Field(default_factory=dict)
+    cookie_banner: CookieBanner = Field(default_factory=CookieBanner)
     retention: Retention
     systems: dict[Key, System] = Field(default_factory=dict)
 
