@@ -296,7 +296,8 @@ def cookies_consent(manifest: Manifest) -> Iterator[Problem]:
 
 def cookie_categories_resolve(manifest: Manifest) -> Iterator[Problem]:
     """A banner choice is recorded against a consent purpose, so each category asking for
-    consent names one resting on consent; cookies name declared brands; TCF vendors belong to a consent category; the banner's own cookie is declared."""
+    consent names one resting on consent; cookies name declared brands; TCF vendors belong to
+    a consent category; the banner's own cookie is declared."""
     for key, category in manifest.cookies.items():
         path: KeyPath = ("cookies", key)
         purpose = manifest.purposes.get(category.purpose or "")
