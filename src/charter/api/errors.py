@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from charter.domain.errors import (
     CharterError,
+    Conflict,
     Forbidden,
     InvalidInput,
     ManifestError,
@@ -29,6 +30,7 @@ logger = logging.getLogger("charter.api")
 STATUS: list[tuple[type[CharterError], int]] = [
     (InvalidInput, 422),
     (NotFound, 404),
+    (Conflict, 409),
     (Unauthorized, 401),
     (Forbidden, 403),
     (RateLimited, 429),

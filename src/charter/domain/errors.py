@@ -10,6 +10,7 @@ to HTTP statuses once (``charter.api.errors``); the CLI maps them to exit codes 
     │   ├── PaymentCardData     422  payment_card_data: card numbers are never stored
     │   └── InvalidValue        422  invalid_value: wrong type or format
     ├── NotFound                404  unknown touchpoint, brand, subject ...
+    ├── Conflict                409  the call rests on something that changed since (reload)
     ├── Unauthorized            401  missing or unknown token
     ├── Forbidden               403  token valid but its role may not do this
     ├── RateLimited             429  a public endpoint called too often from one place
@@ -47,6 +48,10 @@ class InvalidValue(InvalidInput):
 
 class NotFound(CharterError):
     code = "not_found"
+
+
+class Conflict(CharterError):
+    code = "conflict"
 
 
 class Unauthorized(CharterError):

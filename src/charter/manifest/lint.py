@@ -323,12 +323,12 @@ def cookie_categories_resolve(manifest: Manifest) -> Iterator[Problem]:
         for i, cookie in enumerate(category.cookies):
             if cookie.brands == "all":
                 continue
-            for j, brand in enumerate(cookie.brands):
-                if brand not in manifest.brands:
+            for j, named in enumerate(cookie.brands):
+                if named not in manifest.brands:
                     yield Problem(
                         "unknown_brand",
                         (*path, "cookies", i, "brands", j),
-                        f"no brand '{brand}' in brands",
+                        f"no brand '{named}' in brands",
                     )
     for key, brand in manifest.brands.items():
         if brand.tcf is None:
@@ -339,8 +339,8 @@ def cookie_categories_resolve(manifest: Manifest) -> Iterator[Problem]:
             if vendor.id in seen:
                 yield Problem("tcf_vendor", (*vpath, "id"), f"vendor id {vendor.id} twice")
             seen.add(vendor.id)
-            category = manifest.cookies.get(vendor.category)
-            if category is None or not category.consent_required:
+            home = manifest.cookies.get(vendor.category)
+            if home is None or not home.consent_required:
                 yield Problem(
                     "tcf_vendor",
                     (*vpath, "category"),

@@ -40,6 +40,7 @@ class ConsentRequest:
     touchpoint: str | None = None
     language: str | None = None
     jurisdiction: str | None = None
+    text_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,24 @@ class ConsentService:
 
     def record(self, request: ConsentRequest) -> RecordedConsent:
         """Record one event; returns once it is committed (concurrent calls share commits)."""
+        unit = self._pending(request)
+        recorded = self._writer.submit(unit)
+        self._notices.add(unit.entry.notice_hash)
+        return recorded
+
+    def record_all(self, requests: Sequence[ConsentRequest]) -> list[RecordedConsent]:
+        """Record several events in one transaction of their own: all of them, or none (one
+        choice on a cookie banner covers several purposes)."""
+        units = [self._pending(request) for request in requests]
+        with self.store.write() as connection:
+            outcomes = self._write(connection, units)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    raise outcome
+        self._notices.update(unit.entry.notice_hash for unit in units)
+        return [o for o in outcomes if isinstance(o, RecordedConsent)]
+
+    def _pending(self, request: ConsentRequest) -> _Pending:
         event, notice, method = self._event(request)
         if (request.identities is None) == (request.subject_id is None):
             raise InvalidInput("give identities or subject_id, not both", code="identity_required")
@@ -114,19 +133,17 @@ class ConsentService:
             if request.identities is not None
             else None
         )
-        digest = notice_hash(notice)
         entry = LedgerEntry(
             event,
-            digest,
+            notice_hash(notice),
             method,
             self.manifest.policy.version,
             touchpoint=request.touchpoint,
             language=request.language,
             jurisdiction=request.jurisdiction,
+            text_version=request.text_version,
         )
-        recorded = self._writer.submit(_Pending(entry, notice, request.subject_id, hashed))
-        self._notices.add(digest)
-        return recorded
+        return _Pending(entry, notice, request.subject_id, hashed)
 
     def close(self) -> None:
         self._writer.close()

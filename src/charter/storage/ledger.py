@@ -198,6 +198,7 @@ class LedgerEntry:
     submission_id: str | None = None
     language: str | None = None
     jurisdiction: str | None = None
+    text_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +303,7 @@ class Ledger:
                 "channel": entry.event.channel,
                 "language": entry.language,
                 "jurisdiction": entry.jurisdiction,
+                "text_version": entry.text_version,
             }
             for subject_id, _, entries in batch
             for entry in entries

@@ -129,6 +129,9 @@ consent_events = Table(
     Column("channel", String(16), nullable=False, server_default="any"),
     Column("language", String(16)),
     Column("jurisdiction", String(16)),
+    # The version of the whole text shown (a cookie banner), beside the hash of the part that
+    # concerned this purpose.
+    Column("text_version", String(64)),
     Index(None, "subject_id", "brand", "purpose"),
 )
 
