@@ -31,3 +31,9 @@ class Settings(BaseSettings):
     public_rate_limit: int = Field(
         default=30, ge=1, description="Calls per minute per client to each public endpoint."
     )
+    cookie_consent_rate_limit: int = Field(
+        default=120,
+        ge=1,
+        description="Cookie banner choices per minute per client address (many visitors can "
+        "share one address behind a company or carrier NAT).",
+    )

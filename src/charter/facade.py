@@ -18,6 +18,7 @@ from charter.services.collection import (
     SubmissionReceipt,
 )
 from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
+from charter.services.cookie_banner import CookieBannerService
 from charter.services.decisions import DecisionService
 from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
 from charter.services.preferences import (
@@ -64,6 +65,9 @@ class Charter:
             manifest, store, clock, self.decisions, public_base_url
         )
         self.receipts = ReceiptService(manifest, store, public_base_url)
+        self.cookie_banner = CookieBannerService(
+            manifest, store, clock, self._consents, self.preferences, self.receipts
+        )
         self.outbox = Outbox(store, transport or DirectoryTransport(DEFAULT_OUTBOX), clock)
         self.requests = RequestService(
             manifest,

@@ -13,6 +13,7 @@ from charter.api.limits import BodySizeLimit
 from charter.api.routes import (
     collection,
     consents,
+    cookies,
     gpc,
     preferences,
     public,
@@ -57,10 +58,12 @@ def create_app(
     app.state.charter = instance
     app.state.worker = jobs
     app.state.public_rate_limit = SlidingWindow(settings.public_rate_limit, 60.0)
+    app.state.cookie_rate_limit = SlidingWindow(settings.cookie_consent_rate_limit, 60.0)
     errors.install(app)
     app.include_router(public.router)
     app.include_router(collection.router)
     app.include_router(consents.router)
+    app.include_router(cookies.router)
     app.include_router(receipts.router)
     app.include_router(preferences.router)
     app.include_router(unsubscribe.router)

@@ -48,11 +48,14 @@ class SlidingWindow:
         self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self.seconds}
 
 
-def limited(bucket: str) -> Callable[[Request], Awaitable[None]]:
-    """A dependency counting calls to ``bucket`` per client against the app's window."""
+def limited(
+    bucket: str, window_name: str = "public_rate_limit"
+) -> Callable[[Request], Awaitable[None]]:
+    """A dependency counting calls to ``bucket`` per client against one of the app's windows
+    (``app.state.<window_name>``)."""
 
     async def dependency(request: Request) -> None:
-        window: SlidingWindow = request.app.state.public_rate_limit
+        window: SlidingWindow = getattr(request.app.state, window_name)
         client = request.client.host if request.client is not None else "unknown"
         window.hit(f"{bucket}:{client}")
 
