@@ -111,6 +111,7 @@ class CookieBannerService:
             for key, category in manifest.cookies.items()
         ]
         self._config_versions = {brand: self._config_version(brand) for brand in manifest.brands}
+        self._views: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
     # -- what the banner shows -----------------------------------------------------------
 
@@ -137,7 +138,7 @@ class CookieBannerService:
         if brand not in self.manifest.brands:
             raise NotFound(f"no brand '{brand}' in the manifest", code="unknown_brand")
         language = self.language(brand, wanted_language)
-        shown = self._shown(brand, language)
+        shown, text_version = self._shown(brand, language)
         tcf = self.manifest.brands[brand].tcf
         return {
             "brand": brand,
@@ -146,7 +147,7 @@ class CookieBannerService:
             "languages": list(self.settings.languages),
             "policy_version": self.manifest.policy.version,
             "config_version": self._config_versions[brand],
-            "text_version": version_of(shown),
+            "text_version": text_version,
             "consent_cookie": self.settings.consent_cookie,
             "gpc": gpc,
             "links": {
@@ -166,8 +167,16 @@ class CookieBannerService:
             },
         }
 
-    def _shown(self, brand: str, language: str) -> dict[str, Any]:
-        """The texts and tables shown: what the text version covers."""
+    def _shown(self, brand: str, language: str) -> tuple[dict[str, Any], str]:
+        """The texts and tables shown, and their version (the manifest does not change while
+        it is loaded, so each is built once)."""
+        key = (brand, language)
+        if key not in self._views:
+            view = self._view(brand, language)
+            self._views[key] = (view, version_of(view))
+        return self._views[key]
+
+    def _view(self, brand: str, language: str) -> dict[str, Any]:
         strings = self.strings(language)
         strings = {
             k: v.replace("{brand}", self.manifest.brands[brand].name) for k, v in strings.items()
@@ -240,10 +249,10 @@ class CookieBannerService:
             ) from None
         if choice.language not in self.settings.languages:
             raise InvalidValue(f"language must be one of {', '.join(self.settings.languages)}")
-        shown = self._shown(brand, choice.language)
+        shown, text_version = self._shown(brand, choice.language)
         if (choice.config_version, choice.text_version) != (
             self._config_versions[brand],
-            version_of(shown),
+            text_version,
         ):
             raise Conflict(
                 "the banner has changed since it was shown; show the current one",
@@ -271,7 +280,7 @@ class CookieBannerService:
                     channel=Channel.ANY.value,
                     identities={"cookie_id": cookie_id},
                     language=choice.language,
-                    text_version=version_of(shown),
+                    text_version=text_version,
                 )
                 for category in asked
                 if category.purpose is not None
