@@ -18,7 +18,7 @@ from charter.services.identify import Hashed, find_or_create, hash_identities
 from charter.storage.group import GroupCommit
 from charter.storage.ledger import Ledger, LedgerEntry, keep_notice
 from charter.storage.store import Store
-from charter.storage.subjects import SubjectRepository
+from charter.storage.subjects import IdentityKey, SubjectRepository
 
 ACTIONS = {
     "give": ConsentAction.GIVEN,
@@ -58,7 +58,9 @@ class ConsentService:
         # Hashes of notices known to be committed: notices are never deleted, so a known one
         # needs no statement (added only after the commit that kept it).
         self._notices: set[str] = set()
-        self._writer: GroupCommit[_Pending, RecordedConsent] = GroupCommit(store, self._write)
+        self._writer: GroupCommit[tuple[_Pending, ...], list[RecordedConsent]] = GroupCommit(
+            store, self._write
+        )
 
     def _event(self, request: ConsentRequest) -> tuple[ConsentEvent, str, str]:
         manifest = self.manifest
@@ -105,22 +107,15 @@ class ConsentService:
 
     def record(self, request: ConsentRequest) -> RecordedConsent:
         """Record one event; returns once it is committed (concurrent calls share commits)."""
-        unit = self._pending(request)
-        recorded = self._writer.submit(unit)
-        self._notices.add(unit.entry.notice_hash)
-        return recorded
+        return self.record_all([request])[0]
 
     def record_all(self, requests: Sequence[ConsentRequest]) -> list[RecordedConsent]:
-        """Record several events in one transaction of their own: all of them, or none (one
-        choice on a cookie banner covers several purposes)."""
-        units = [self._pending(request) for request in requests]
-        with self.store.write() as connection:
-            outcomes = self._write(connection, units)
-            for outcome in outcomes:
-                if isinstance(outcome, Exception):
-                    raise outcome
+        """Record several events in one transaction: all of them, or none (one choice on a
+        cookie banner covers several purposes). Returns once committed."""
+        units = tuple(self._pending(request) for request in requests)
+        recorded = self._writer.submit(units)
         self._notices.update(unit.entry.notice_hash for unit in units)
-        return [o for o in outcomes if isinstance(o, RecordedConsent)]
+        return recorded
 
     def _pending(self, request: ConsentRequest) -> _Pending:
         event, notice, method = self._event(request)
@@ -149,21 +144,28 @@ class ConsentService:
         self._writer.close()
 
     def _write(
-        self, connection: Connection, group: Sequence[_Pending]
-    ) -> list[RecordedConsent | Exception]:
-        """Apply a group of consents in one transaction (see ``charter.storage.group``).
+        self, connection: Connection, batches: Sequence[tuple[_Pending, ...]]
+    ) -> list[list[RecordedConsent] | Exception]:
+        """Apply a group of batches of consents in one transaction (``charter.storage.group``).
 
-        A unit naming an unknown subject is refused before anything of it is written.
+        A batch with a unit naming an unknown subject is refused before any consent of it is
+        written.
         """
+        group = [unit for units in batches for unit in units]
+        batch_of = [n for n, units in enumerate(batches) for _ in units]
         repo = SubjectRepository(connection, self.store.vault)
         ledger = Ledger(connection)
         # Identities first: linking them may merge subjects that other units name by id.
-        targets = [
-            find_or_create(repo, unit.hashed, unit.entry.event.occurred_at)
-            if unit.hashed is not None
-            else unit.subject_id
-            for unit in group
-        ]
+        found: dict[tuple[IdentityKey, ...], str] = {}  # units naming the same identities
+        targets: list[str | None] = []
+        for unit in group:
+            if unit.hashed is None:
+                targets.append(unit.subject_id)
+                continue
+            keys = tuple(key for key, _ in unit.hashed)
+            if keys not in found:
+                found[keys] = find_or_create(repo, unit.hashed, unit.entry.event.occurred_at)
+            targets.append(found[keys])
         states = ledger.load_many(sorted({t for t in targets if t is not None}), for_update=True)
         refused: dict[int, Exception] = {}
         for index, target in enumerate(targets):
@@ -172,7 +174,8 @@ class ConsentService:
             # Not a current subject: merged into another (follow it), or unknown.
             current = repo.resolve(target)
             if current is None:
-                refused[index] = InvalidInput(f"no subject '{target}'", code="unknown_subject")
+                error = InvalidInput(f"no subject '{target}'", code="unknown_subject")
+                refused.update((i, error) for i, n in enumerate(batch_of) if n == batch_of[index])
                 continue
             if current not in states:
                 states.update(ledger.load_many([current], for_update=True))
@@ -194,12 +197,13 @@ class ConsentService:
             sid: iter(ids)
             for (sid, _, _), (_, ids) in zip(batch, ledger.record_many(batch, now), strict=True)
         }
-        outcomes: list[RecordedConsent | Exception] = []
+        outcomes: list[list[RecordedConsent] | Exception] = [[] for _ in batches]
         for index, (unit, target) in enumerate(zip(group, targets, strict=True)):
+            done = outcomes[batch_of[index]]
             if index in refused or target is None:
-                outcomes.append(refused[index])
-            else:
-                outcomes.append(
+                outcomes[batch_of[index]] = refused[index]
+            elif isinstance(done, list):
+                done.append(
                     RecordedConsent(next(event_ids[target]), target, unit.entry.event.action)
                 )
         return outcomes
