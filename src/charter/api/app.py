@@ -24,7 +24,7 @@ from charter.api.routes import (
 from charter.config import Settings
 from charter.facade import Charter
 from charter.jobs.worker import Worker
-from charter.web import admin, privacy
+from charter.web import admin, banner, privacy
 from charter.web.ratelimit import SlidingWindow
 
 
@@ -71,5 +71,6 @@ def create_app(
     app.include_router(requests.router)
     app.include_router(privacy.router)
     app.include_router(admin.router)
+    app.include_router(banner.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
