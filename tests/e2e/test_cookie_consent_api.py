@@ -174,13 +174,21 @@ def test_each_choice_is_recorded_against_the_cookie_id(api: tuple[TestClient, Ch
     assert refused.status_code == 201, refused.text
     assert refused.json()["cookie"]["max_age"] in SIX_MONTHS
     later = events(charter)[2:]
+    # switching off what was given is a withdrawal (Art. 7(3))
     assert [(r.purpose, r.action) for r in later] == [
-        ("site_analytics", "refused"),
+        ("site_analytics", "withdrawn"),
         ("ads", "given"),
     ]
     assert {r.subject_id for r in later} == {rows[0].subject_id}
     answer = client.post("/v1/decisions", json=decide, headers=service).json()
-    assert answer["allowed"] is False
+    assert (answer["allowed"], answer["reason"]) == (False, "consent_withdrawn")
+    # refusing again what is already off stays a refusal
+    again = choose(client, "reject_all", cookie_id=cookie_id)
+    assert [(r.purpose, r.action) for r in events(charter)[4:]] == [
+        ("site_analytics", "refused"),
+        ("ads", "withdrawn"),
+    ]
+    assert again.status_code == 201
 
 
 def test_closing_the_banner_refuses_everything(api: tuple[TestClient, Charter]) -> None:
@@ -313,3 +321,27 @@ def test_choices_are_rate_limited_per_client(settings: Settings) -> None:
         with charter.store.read() as connection:
             written = connection.execute(select(func.count()).select_from(consent_events))
             assert written.scalar_one() == 2
+
+
+def test_the_brands_sites_may_call_the_banner_api_across_origins(
+    api: tuple[TestClient, Charter],
+) -> None:
+    client, _ = api
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    brand_site = client.options(
+        "/v1/cookie-consent", headers={"Origin": "https://acme.example.org", **preflight}
+    )
+    assert brand_site.status_code == 200
+    assert brand_site.headers["access-control-allow-origin"] == "https://acme.example.org"
+    assert "access-control-allow-credentials" not in brand_site.headers
+    config = client.get("/v1/cookie-banner/acme", headers={"Origin": "https://zeta.example.org"})
+    assert config.headers["access-control-allow-origin"] == "https://zeta.example.org"
+    stranger = client.options(
+        "/v1/cookie-consent", headers={"Origin": "https://elsewhere.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in stranger.headers
+    plain = client.get("/v1/cookie-banner/acme", headers={"Origin": "http://acme.example.org"})
+    assert "access-control-allow-origin" not in plain.headers  # the brands' sites are https

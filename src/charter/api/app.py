@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from charter import __version__
 from charter.api import errors
@@ -73,4 +74,18 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(banner.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # The banner script runs on the brands' own sites and calls Charter from there: those
+    # origins may read the answers. No credentials: the public calls need none, and staff and
+    # service calls carry a bearer token that a brand's page never holds.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=sorted(
+            f"https://{domain}"
+            for brand in instance.manifest.brands.values()
+            for domain in brand.domains
+        ),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        max_age=600,
+    )
     return app
