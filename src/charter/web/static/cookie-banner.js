@@ -1,4 +1,4 @@
-/*! Charter cookie banner: https://github.com/charter-privacy/charter (Apache-2.0)
+/*! Charter cookie banner (Apache-2.0)
  *
  * <script src="https://privacy.example.org/cookie-banner.js" data-brand="BRAND"
  *         [data-lang="de"] [data-api="https://privacy.example.org"]></script>
