@@ -11,6 +11,7 @@ from charter.domain.consent import ANY_CHANNEL
 from charter.domain.decisions import Decision
 from charter.domain.permissions import Permission
 from charter.manifest import Manifest
+from charter.services.audit import AuditService
 from charter.services.collection import (
     CollectionService,
     ConsentInput,
@@ -29,6 +30,7 @@ from charter.services.preferences import (
 )
 from charter.services.receipts import ReceiptService
 from charter.services.requests import RequestService
+from charter.services.retention import RetentionService
 from charter.services.rights import RightsRunner
 from charter.services.staff import StaffService
 from charter.services.tokens import Caller, IssuedToken, TokenService
@@ -88,6 +90,8 @@ class Charter:
             push_allow_private=push_allow_private,
         )
         self.staff = StaffService(store, clock)
+        self.audit = AuditService(store, clock)
+        self.retention = RetentionService(manifest, store, clock)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:

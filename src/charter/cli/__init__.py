@@ -13,8 +13,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from charter.cli.audit import audit_app
 from charter.cli.imports import import_app
 from charter.cli.staff import staff_app
+from charter.cli.sweep import sweep
 from charter.config import Settings
 from charter.domain.errors import CharterError
 
@@ -33,6 +35,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(staff_app, name="staff")
+app.add_typer(audit_app, name="audit")
+app.command()(sweep)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -2,7 +2,8 @@
 
 Every ``interval`` seconds, and at once when woken (a request was just verified or approved),
 it carries out the verified requests and resumes those a crash interrupted, delivers the
-outbox, reminds staff of deadlines and deletes expired access packages. Each job's failure is
+outbox, reminds staff of deadlines and deletes expired access packages; once a day it runs the
+retention sweep (the first round after start-up included). Each job's failure is
 logged and retried on the next round; none stops the others. Several processes may run one
 each: requests are claimed by lease and outbox messages by lease, so nothing is done twice at
 once.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from charter.facade import Charter
 
@@ -19,9 +21,12 @@ logger = logging.getLogger("charter.jobs")
 
 
 class Worker:
+    SWEEP_EVERY = 24 * 3600.0
+
     def __init__(self, charter: Charter, interval: float = 15.0) -> None:
         self.charter = charter
         self.interval = interval
+        self._swept_at: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -48,11 +53,21 @@ class Worker:
             ("reminders", charter.requests.remind),
             ("packages", charter.rights.expire_packages),
             ("outbox", charter.outbox.deliver),
+            ("retention", self._sweep_daily),
         ):
             try:
                 job()
             except Exception:
                 logger.exception("job %s failed; it runs again on the next round", name)
+
+    def _sweep_daily(self) -> None:
+        # Several processes each sweep once a day; a second sweep the same day finds nothing.
+        now = time.monotonic()
+        if self._swept_at is not None and now - self._swept_at < self.SWEEP_EVERY:
+            return
+        report = self.charter.retention.sweep()
+        self._swept_at = now  # after success: a failed sweep is tried again next round
+        logger.info("retention sweep removed %d values and identities", report.removed)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -356,7 +356,7 @@ class CookieBannerService:
 
     def link(self, cookie_id: str, identities: Mapping[str, Any]) -> str:
         """Link a visitor's cookie id to the person signing in: their banner choices become
-        that person's (subjects merged, the oldest kept)."""
+        that person's (subjects merged, the oldest kept), and the sign-in counts as activity."""
         if not COOKIE_ID.fullmatch(cookie_id):
             raise InvalidValue("cookie_id must be 16-64 letters, digits, '-' or '_'")
         if "cookie_id" in identities:
@@ -368,7 +368,10 @@ class CookieBannerService:
         )
         now = self.clock()
         with self.store.write() as connection:
-            return find_or_create(SubjectRepository(connection, self.store.vault), hashed, now)
+            repo = SubjectRepository(connection, self.store.vault)
+            subject_id = find_or_create(repo, hashed, now)
+            repo.touch(subject_id, now)  # signing in is activity (retention "last activity")
+            return subject_id
 
 
 def _cookie(cookie: Cookie, language: str, strings: dict[str, str]) -> dict[str, Any]:

@@ -9,7 +9,9 @@
 - Verification (``charter.domain.requests``) exchanges the code for an access token, the
   person's key to the status and the download; both are stored as hashes only.
 - Every step writes the history and tells the person (received, verified, extended, completed,
-  rejected with reasons and the right to complain).
+  rejected with reasons and the right to complain). Filing, verification and the team's
+  decisions are also appended to the audit log in the same transaction (ids, type, status;
+  never the identities, the details or the reasons, which may name the person).
 
 Requests are records the company must keep (at least 24 months): identities are stored only as
 keyed hashes; what has to be readable while the request is open (the contact address, details
@@ -57,6 +59,7 @@ from charter.services import request_messages as texts
 from charter.services.brands import require_brand
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import Message, Outbox
+from charter.storage.audit import append_audit
 from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
@@ -268,6 +271,14 @@ class RequestService:
                 SYSTEM,
                 "received, with the verification code",
             )
+            append_audit(
+                connection,
+                at=now,
+                actor=audit_actor(actor),
+                action="request.filed",
+                target=request_id,
+                details={"type": kind.value, "brand": new.brand, "via": via.value},
+            )
         self.outbox.deliver()
         return Received(request_id, RequestStatus.AWAITING_VERIFICATION.value, due.due_at)
 
@@ -381,6 +392,14 @@ class RequestService:
                         "you may send a new request",
                     )
                     self._tell_rejected(connection, row, subject, body, now)
+                    append_audit(
+                        connection,
+                        at=now,
+                        actor="system",
+                        action="request.rejected",
+                        target=request_id,
+                        details={"status": RequestStatus.REJECTED.value, "reason": "wrong_codes"},
+                    )
                 wrong = InvalidInput(
                     "the code is wrong" + (": the request is now closed" if locked else ""),
                     code="verification_locked" if locked else "wrong_code",
@@ -419,6 +438,14 @@ class RequestService:
                     subject,
                     body,
                     now,
+                )
+                append_audit(
+                    connection,
+                    at=now,
+                    actor=PERSON,
+                    action="request.verified",
+                    target=request_id,
+                    details={"status": status.value},
                 )
         self.outbox.deliver()
         if wrong is not None:
@@ -632,6 +659,14 @@ class RequestService:
             self._send(
                 connection, request_id, self._contact(row), "request_extended", subject, body, now
             )
+            append_audit(
+                connection,
+                at=now,
+                actor=audit_actor(actor),
+                action="request.extended",
+                target=request_id,
+                details={"due_at": later.due_at},
+            )
         self.outbox.deliver()
         return later.due_at
 
@@ -646,18 +681,19 @@ class RequestService:
             connection.execute(
                 update(rights_requests).where(rights_requests.c.id == request_id).values(**values)
             )
-            record_event(
-                connection,
-                request_id,
-                now,
-                action + ("d" if action.endswith("e") else "ed"),
-                status,
-                actor,
-                reasons,
-            )
+            done = action + ("d" if action.endswith("e") else "ed")
+            record_event(connection, request_id, now, done, status, actor, reasons)
             if status is RequestStatus.REJECTED:
                 subject, body = texts.rejected(self.manifest, row.brand, request_id, reasons or "")
                 self._tell_rejected(connection, row, subject, body, now)
+            append_audit(
+                connection,
+                at=now,
+                actor=audit_actor(actor),
+                action=f"request.{done}",
+                target=request_id,
+                details={"status": status.value},
+            )
         self.outbox.deliver()
         return status.value
 
@@ -746,6 +782,11 @@ def record_event(
             request_id=request_id, at=now, kind=kind, status=status.value, actor=actor, note=note
         )
     )
+
+
+def audit_actor(actor: str) -> str:
+    """A request history's actor as the audit log names it (Charter itself is ``system``)."""
+    return "system" if actor == SYSTEM else actor
 
 
 def request_row(connection: Connection, request_id: str, *, for_update: bool = False) -> Any:

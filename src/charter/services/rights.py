@@ -53,8 +53,15 @@ from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
 from charter.services.package import AccessData, build_package, own_data_fields
 from charter.services.preferences import PreferenceService
-from charter.services.requests import record_event, request_key, request_row, shred
+from charter.services.requests import (
+    audit_actor,
+    record_event,
+    request_key,
+    request_row,
+    shred,
+)
 from charter.services.values import normalise_identity
+from charter.storage.audit import append_audit
 from charter.storage.engine import make_engine
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
@@ -305,6 +312,14 @@ class RightsRunner:
                 RequestStatus.IN_PROGRESS,
                 actor,
                 f"{step.system}: {note}",
+            )
+            append_audit(
+                connection,
+                at=now,
+                actor=audit_actor(actor),
+                action="request.step_confirmed",
+                target=request_id,
+                details={"seq": seq, "system": step.system},
             )
         return self.run(request_id)
 
@@ -586,6 +601,14 @@ class RightsRunner:
             )
             if link is None:
                 shred(connection, request_id)
+            append_audit(
+                connection,
+                at=now,
+                actor="system",
+                action="request.completed",
+                target=request_id,
+                details={"type": kind.value, "steps": len(steps)},
+            )
         # The messages (to the person, to recipients) go with the worker's outbox round, which
         # follows the requests' round at once: a request's run does not wait on the mail server.
         return status.value

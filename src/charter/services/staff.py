@@ -14,6 +14,9 @@
   ends sessions.
 
 Nothing here logs or returns a password or a hash; logs name accounts by id, never by e-mail.
+The audit log (``charter.services.audit``) records accounts created and disabled, logins that
+succeeded or failed (with why: wrong password, locked, disabled, unknown account) and lockouts,
+naming accounts by id; a failed login's actor is ``system``, as nobody was authenticated.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from charter.domain.clock import Clock
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, Unauthorized
 from charter.domain.permissions import Role
 from charter.services.values import normalise_email
+from charter.storage.audit import append_audit
 from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.tables import staff_sessions, staff_users
@@ -94,7 +98,9 @@ class StaffService:
 
     # -- accounts -------------------------------------------------------------------------------
 
-    def create_user(self, email: str, name: str, role: str, password: str) -> StaffUser:
+    def create_user(
+        self, email: str, name: str, role: str, password: str, *, actor: str = "system"
+    ) -> StaffUser:
         address = normalise_email(email, "email")
         if not name.strip():
             raise InvalidInput("name: give the person's name", code="name_required")
@@ -120,13 +126,21 @@ class StaffService:
                         created_at=self.clock(),
                     )
                 )
+                append_audit(
+                    connection,
+                    at=self.clock(),
+                    actor=actor,
+                    action="staff.created",
+                    target=user.id,
+                    details={"role": user.role.value},
+                )
         except IntegrityError:
             raise InvalidInput(
                 "a staff account with this e-mail exists", code="staff_exists"
             ) from None
         return user
 
-    def disable(self, email: str) -> None:
+    def disable(self, email: str, *, actor: str = "system") -> None:
         """Disable an account (kept, so the history still names who did what) and end its
         sessions."""
         with self.store.write() as connection:
@@ -143,7 +157,17 @@ class StaffService:
                 .where(staff_users.c.id == user_id)
                 .values(disabled_at=self.clock())
             )
-            connection.execute(delete(staff_sessions).where(staff_sessions.c.user_id == user_id))
+            ended = connection.execute(
+                delete(staff_sessions).where(staff_sessions.c.user_id == user_id)
+            ).rowcount
+            append_audit(
+                connection,
+                at=self.clock(),
+                actor=actor,
+                action="staff.disabled",
+                target=user_id,
+                details={"sessions_ended": ended},
+            )
 
     def change_password(self, email: str, current: str, new: str) -> None:
         """Replace the password after checking the current one (a wrong one counts as a failed
@@ -181,6 +205,14 @@ class StaffService:
                     expires_at=session.expires_at,
                     last_seen_at=now,
                 )
+            )
+            append_audit(
+                connection,
+                at=now,
+                actor=f"staff:{user.id}",
+                action="staff.login_succeeded",
+                target=user.id,
+                details={"role": user.role.value},
             )
         return session
 
@@ -260,6 +292,18 @@ class StaffService:
         # Argon2 runs whatever happens, so an answer takes about as long for any e-mail.
         matched = self._verify(row.password_hash if row is not None and usable else dummy, password)
         if row is None or not usable:
+            reason = "unknown_account" if row is None else "locked"
+            if row is not None and row.disabled_at is not None:
+                reason = "disabled"
+            with self.store.write() as connection:
+                append_audit(
+                    connection,
+                    at=now,
+                    actor="system",
+                    action="staff.login_failed",
+                    target=None if row is None else row.id,
+                    details={"reason": reason},
+                )
             raise Unauthorized(LOGIN_FAILED, code="login_failed")
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
         if matched and self.hasher.check_needs_rehash(row.password_hash):
@@ -286,3 +330,20 @@ class StaffService:
         else:
             values = {"failed_logins": failed}
         connection.execute(update(staff_users).where(staff_users.c.id == user_id).values(**values))
+        append_audit(
+            connection,
+            at=now,
+            actor="system",
+            action="staff.login_failed",
+            target=user_id,
+            details={"reason": "wrong_password", "failed_logins": failed},
+        )
+        if failed >= MAX_FAILED_LOGINS:
+            append_audit(
+                connection,
+                at=now,
+                actor="system",
+                action="staff.locked",
+                target=user_id,
+                details={"failed_logins": failed, "until": values["locked_until"]},
+            )

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from charter.domain.clock import Clock
 from charter.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from charter.domain.permissions import Permission, Role, allowed
+from charter.storage.audit import append_audit
 from charter.storage.store import Store
 from charter.storage.tables import api_tokens
 
@@ -52,7 +53,9 @@ class TokenService:
         # digest -> (caller, monotonic expiry): spares a query on every API call.
         self._cache: dict[str, tuple[Caller, float]] = {}
 
-    def create(self, role: str, name: str = "") -> IssuedToken:
+    def create(self, role: str, name: str = "", *, actor: str = "system") -> IssuedToken:
+        """A new token for ``role``; audited as ``token.created`` by ``actor`` (its role, never
+        its name: a name may be a person's)."""
         try:
             checked = Role(role)
         except ValueError:
@@ -71,9 +74,18 @@ class TokenService:
                     created_at=self.clock(),
                 )
             )
+            append_audit(
+                connection,
+                at=self.clock(),
+                actor=actor,
+                action="token.created",
+                target=token_id,
+                details={"role": checked.value},
+            )
         return IssuedToken(token_id, checked, name or checked.value, token)
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, *, actor: str = "system") -> None:
+        """Revoke an active token; audited as ``token.revoked`` by ``actor``."""
         with self.store.write() as connection:
             done = connection.execute(
                 update(api_tokens)
@@ -82,6 +94,9 @@ class TokenService:
             )
             if done.rowcount == 0:
                 raise NotFound(f"no active token '{token_id}'", code="unknown_token")
+            append_audit(
+                connection, at=self.clock(), actor=actor, action="token.revoked", target=token_id
+            )
         self._cache = {k: v for k, v in self._cache.items() if v[0].token_id != token_id}
 
     def authenticate(self, token: str | None) -> Caller:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from sqlalchemy import Connection, Engine
 
@@ -31,6 +31,32 @@ class Store:
             return
         with self._write_lock, self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def bulk(
+        self, cache_mib: int = 64
+    ) -> Iterator[Callable[[], AbstractContextManager[Connection]]]:
+        """Many write transactions on one connection (a sweep's windows), each as ``write()``
+        gives one. On SQLite the connection's page cache grows to ``cache_mib`` meanwhile, so
+        the index pages one transaction read are still there for the next: deleting from a
+        table with several indexes runs about twice as fast. Shrunk back at the end."""
+        with self.engine.connect() as connection:
+            pragma = f"PRAGMA cache_size=-{cache_mib * 1024}"
+
+            @contextmanager
+            def transaction() -> Iterator[Connection]:
+                with self._write_lock or nullcontext(), connection.begin():
+                    if self.embedded:
+                        connection.exec_driver_sql(pragma)
+                    yield connection
+
+            try:
+                yield transaction
+            finally:
+                if self.embedded:
+                    pragma = "PRAGMA cache_size=-2000"  # SQLite's default
+                    with transaction():
+                        pass
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

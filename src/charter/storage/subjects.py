@@ -235,7 +235,17 @@ class SubjectRepository:
         self.connection.execute(
             update(subjects).where(subjects.c.id == subject_id).values(updated_at=now)
         )
+        self.touch(subject_id, now)
         return submission_id
+
+    def touch(self, subject_id: str, now: dt.datetime) -> None:
+        """The person was active now: retention periods counted from the last activity start
+        again for all of their values."""
+        self.connection.execute(
+            update(personal_values)
+            .where(personal_values.c.subject_id == subject_id)
+            .values(last_activity_at=now)
+        )
 
     def store_notice(self, notice_hash: str, text: str, now: dt.datetime) -> None:
         """Keep a notice text once, keyed by its hash (consents reference it)."""

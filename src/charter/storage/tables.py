@@ -100,7 +100,10 @@ personal_values = Table(
     Column("collected_at", Timestamp, nullable=False),
     Column("last_activity_at", Timestamp, nullable=False),
     Index(None, "subject_id"),
-    Index(None, "category", "collected_at"),
+    # Deleting a submission (a person erased) cascades here: without this index every deleted
+    # submission scans the whole table. No index by category: the retention sweep reads the
+    # table by id windows, and one more index would cost every insert and delete.
+    Index(None, "submission_id"),
 )
 
 notices = Table(
@@ -339,3 +342,46 @@ staff_sessions = Table(
 )
 """Console sessions: the id is the SHA-256 of the cookie's random token, so a copy of the table
 opens no session."""
+
+anonymous_tallies = Table(
+    "anonymous_tallies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule", String(64), nullable=False),
+    Column("swept_at", Timestamp, nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("touchpoint", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("category", String(128), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+"""What a retention rule's ``anonymise`` leaves of the values it removes: how many there were
+of each kind, per sweep. Nothing in it refers to a person."""
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # Given by ``append_audit`` from ``audit_head`` (never by the database): contiguous from 1,
+    # as a rolled-back append rolls its number back too.
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Timestamp, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200)),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""The tamper-evident audit log: each row holds the previous row's hash and its own (see
+``charter.domain.audit``); written only by ``charter.storage.audit.append_audit``, inside the
+transaction of the change it records. No personal data: ids, keyed hashes, counts, roles."""
+
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+"""One row (id 1): the last audit event's seq and hash (0 and 64 zeros for an empty log).
+Appends lock it, so concurrent appends chain one after another on both databases."""

@@ -338,4 +338,4 @@ def _wake(request: Request) -> None:
 
 
 def _actor(caller: Caller) -> str:
-    return f"staff:{caller.token_id}"
+    return f"token:{caller.token_id}"
