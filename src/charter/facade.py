@@ -91,7 +91,7 @@ class Charter:
         )
         self.staff = StaffService(store, clock)
         self.audit = AuditService(store, clock)
-        self.retention = RetentionService(manifest, store, clock)
+        self.retention = RetentionService(manifest, store, clock, self._consents)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:

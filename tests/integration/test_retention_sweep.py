@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 from charter.bootstrap import initialise
 from charter.config import Settings
 from charter.facade import Charter
-from charter.storage.tables import anonymous_tallies, audit_events, identities, personal_values
+from charter.storage.tables import (
+    anonymous_tallies,
+    audit_events,
+    consent_events,
+    identities,
+    personal_values,
+)
 
 T0 = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
 
@@ -184,3 +190,46 @@ def test_batches_report_progress_and_the_audit_log_keeps_the_counts(
     assert len(rows) == 1  # a dry run changes nothing, so it leaves no record
     assert rows[0].details["rules"]["support_messages"]["removed"] == 3
     assert charter.audit.verify() is None
+
+
+def test_a_cookie_banner_consent_expires_after_its_term(charter: Charter, clock: Clock) -> None:
+    from charter.services.cookie_banner import CookieChoice
+
+    banner = charter.cookie_banner.config("zeta", "en", gpc=False)
+
+    def choose(method: str, cookie_id: str) -> None:
+        charter.cookie_banner.record(
+            CookieChoice(
+                brand="zeta",
+                method=method,
+                language="en",
+                config_version=banner["config_version"],
+                text_version=banner["text_version"],
+                cookie_id=cookie_id,
+            )
+        )
+
+    choose("accept_all", "visitor-one-0000000")
+    clock.now = T0 + dt.timedelta(days=200)
+    choose("accept_all", "visitor-two-0000000")  # asked again later: its own term
+
+    def allowed(cookie_id: str) -> bool:
+        return charter.decide(
+            "site_analytics", brand="zeta", identities={"cookie_id": cookie_id}
+        ).allowed
+
+    thirteen_months = dt.datetime(2027, 2, 15, 9, 0, tzinfo=dt.UTC)
+    assert charter.retention.sweep(thirteen_months, dry_run=True).consents_expired == 1
+    assert allowed("visitor-one-0000000")  # a dry run changes nothing
+    report = charter.retention.sweep(thirteen_months)
+    assert report.consents_expired == 1
+    assert not allowed("visitor-one-0000000")
+    assert allowed("visitor-two-0000000")
+    assert charter.retention.sweep(thirteen_months).consents_expired == 0  # once only
+    with charter.store.read() as connection:
+        expiry = connection.execute(
+            select(consent_events.c.action, consent_events.c.method).where(
+                consent_events.c.method == "expiry"
+            )
+        ).all()
+    assert [tuple(e) for e in expiry] == [("expired", "expiry")]

@@ -86,3 +86,7 @@ def sweep(
             r.rule, r.action, f"{r.expired:,}", f"{r.held:,}", f"{gone:,}", f"{r.identities:,}"
         )
     out.print(table)
+    expired = "would expire" if dry_run else "expired"
+    out.print(
+        f"cookie banner consents older than their term: {report.consents_expired:,} {expired}"
+    )

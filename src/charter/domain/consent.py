@@ -33,6 +33,7 @@ class ConsentMethod(StrEnum):
     API = "api"
     PARENTAL = "parental"
     GPC = "gpc"
+    EXPIRY = "expiry"  # the consent's term ran out (a cookie banner's 13 months)
 
 
 class Channel(StrEnum):

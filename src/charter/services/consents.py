@@ -24,6 +24,7 @@ ACTIONS = {
     "give": ConsentAction.GIVEN,
     "withdraw": ConsentAction.WITHDRAWN,
     "refuse": ConsentAction.REFUSED,
+    "expire": ConsentAction.EXPIRED,  # Charter's own, when a consent outlives its term
 }
 
 
@@ -91,9 +92,9 @@ class ConsentService:
             raise InvalidInput(f"no touchpoint '{request.touchpoint}'", code="unknown_touchpoint")
         notice = (request.notice or "").strip()
         if not notice:
-            if action is not ConsentAction.WITHDRAWN:
+            if action not in (ConsentAction.WITHDRAWN, ConsentAction.EXPIRED):
                 raise InvalidValue("notice: the exact text shown to the person must be recorded")
-            # Withdrawal needs no text from the person; record the purpose's own notice.
+            # Withdrawal and expiry need no text from the person; record the purpose's own.
             notice = purpose.notice or purpose.name
         event = ConsentEvent(
             request.brand,

@@ -34,7 +34,8 @@ from sqlalchemy import (
 )
 
 from charter.domain.clock import Clock
-from charter.domain.durations import parse_duration
+from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentMethod
+from charter.domain.durations import Duration, parse_duration
 from charter.domain.retention import (
     LAST_ACTIVITY,
     Hold,
@@ -45,9 +46,12 @@ from charter.domain.retention import (
     longest_hold,
 )
 from charter.manifest.models import IDENTITY_CATEGORIES, Manifest
+from charter.services.consents import ConsentRequest, ConsentService
 from charter.storage.audit import append_audit
+from charter.storage.ledger import Ledger
 from charter.storage.store import Store
-from charter.storage.tables import anonymous_tallies, identities, personal_values
+from charter.storage.subjects import SubjectRepository
+from charter.storage.tables import anonymous_tallies, consent_events, identities, personal_values
 
 Progress = Callable[[str, int], None]
 BATCH = 100_000  # ids per window, one transaction each: about a second of write lock
@@ -68,6 +72,8 @@ class SweepReport:
     as_of: dt.datetime
     dry_run: bool
     rules: list[RuleOutcome] = field(default_factory=list)
+    consents_expired: int = 0
+    """Cookie banner consents older than ``cookie_banner.consent_months``, now ``expired``."""
 
     @property
     def removed(self) -> int:
@@ -84,9 +90,16 @@ class _Selection:
 
 
 class RetentionService:
-    def __init__(self, manifest: Manifest, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, manifest: Manifest, store: Store, clock: Clock, consents: ConsentService
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.consents = consents
+        self.banner_purposes = sorted(
+            {c.purpose for c in manifest.cookies.values() if c.consent_required and c.purpose}
+        )
+        self.banner_term = Duration(months=manifest.cookie_banner.consent_months)
         self.rules = [
             Rule(
                 r.key,
@@ -153,7 +166,10 @@ class RetentionService:
                 kind.value, rule, when, dry_run, batch_size, progress
             )
         report = SweepReport(
-            when, dry_run, [outcomes[r.key] for r in self.rules if r.key in outcomes]
+            when,
+            dry_run,
+            [outcomes[r.key] for r in self.rules if r.key in outcomes],
+            self._expire_banner_consents(when, dry_run),
         )
         if not dry_run:
             with self.store.write() as connection:
@@ -164,6 +180,7 @@ class RetentionService:
                     action="retention.sweep",
                     details={
                         "as_of": when.isoformat(),
+                        "consents_expired": report.consents_expired,
                         "rules": {
                             r.rule: {
                                 "expired": r.expired,
@@ -176,6 +193,52 @@ class RetentionService:
                     },
                 )
         return report
+
+    def _expire_banner_consents(self, when: dt.datetime, dry_run: bool) -> int:
+        """A cookie banner's consent lasts ``consent_months`` at most (the banner then asks
+        again); a consent given there and not renewed since gets an ``expired`` event, so that
+        decisions on the server agree with the banner."""
+        if not self.banner_purposes:
+            return 0
+        cutoff = latest_start(self.banner_term, when)
+        events = consent_events.c
+        with self.store.read() as connection:
+            candidates = connection.execute(
+                select(events.subject_id, events.brand, events.purpose)
+                .where(
+                    events.method == ConsentMethod.BANNER.value,
+                    events.action == ConsentAction.GIVEN.value,
+                    events.purpose.in_(self.banner_purposes),
+                    events.occurred_at <= cutoff,
+                )
+                .distinct()
+            ).all()
+            repo = SubjectRepository(connection, self.store.vault)
+            ledger = Ledger(connection)
+            due: set[tuple[str, str, str]] = set()
+            for subject, brand, purpose in candidates:
+                current = repo.resolve(subject)
+                if current is None:
+                    continue
+                record = ledger.load(current).decision.consents.get((brand, purpose, ANY_CHANNEL))
+                if record is not None and record.granted and record.at <= cutoff:
+                    due.add((current, brand, purpose))
+        if not dry_run:
+            ordered = sorted(due)
+            for start in range(0, len(ordered), 500):
+                self.consents.record_all(
+                    [
+                        ConsentRequest(
+                            brand,
+                            purpose,
+                            "expire",
+                            method=ConsentMethod.EXPIRY.value,
+                            subject_id=subject,
+                        )
+                        for subject, brand, purpose in ordered[start : start + 500]
+                    ]
+                )
+        return len(due)
 
     def _selections(self) -> list[_Selection]:
         with self.store.read() as connection:
