@@ -16,11 +16,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +25,7 @@ from typing import Any
 import httpx
 import iab_tcf
 import pytest
+from fixtures.servers import chromium, clean_env, free_port, serving
 from sqlalchemy import select
 
 from charter.config import Settings
@@ -51,7 +47,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "musicgroup" / "charter.yaml"
 LOCALES = ROOT / "src" / "charter" / "services" / "locales"
-CHROMIUM = "/usr/bin/chromium"
+
 EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
 CONSENT_COOKIE = "rmg_consent"
 # Category -> (its purpose in the manifest, the cookie its demo script sets)
@@ -62,12 +58,6 @@ DEMO = {
     "social": ("social_plugins", "cb_browser"),
 }
 OPTIONAL_COOKIES = {cookie for _, cookie in DEMO.values()}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -107,68 +97,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     database = f"sqlite:///{folder / 'charter.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
-    env |= {"CHARTER_DATABASE_URL": database, "CHARTER_PUBLIC_BASE_URL": base}
-    cli = [sys.executable, "-c", "from charter.cli import main; main()"]
-    init = subprocess.run([*cli, "init"], env=env, cwd=folder, capture_output=True, text=True)
-    assert init.returncode == 0, init.stderr
-    log = folder / "server.log"
-    with log.open("ab") as out:  # the child keeps its own descriptor
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    charter: Charter | None = None
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, log.read_text()[-2000:]
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.1)
-        charter = Charter.open(
+    env = clean_env(CHARTER_DATABASE_URL=database, CHARTER_PUBLIC_BASE_URL=base)
+    with (
+        serving(env, folder, port),
+        Charter.open(
             Settings(
                 database_url=database,
                 manifest=folder / "charter.yaml",
                 key_file=folder / "charter.key",
                 outbox_dir=folder / "outbox",
             )
-        )
+        ) as charter,
+    ):
         yield Site(base, charter)
-    finally:
-        if charter is not None:
-            charter.close()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"CI must run the browser tests: {CHROMIUM} is missing (.ci/run installs it)"
-            )
-        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as instance:
+        yield instance
 
 
 @dataclass

@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import email
 import json
-import os
 import queue
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -27,23 +22,16 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
+from fixtures.servers import chromium, clean_env, free_port, serving
 from fixtures.shop import Shop, create_shop, email_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musicgroup" / "charter.yaml"
-CHROMIUM = "/usr/bin/chromium"
 PERSON = 3
 CUSTOMERS = 5
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Collect:
@@ -89,64 +77,20 @@ def site(
     shop = create_shop(shop_url, customers=CUSTOMERS)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
-    env |= {
-        "CHARTER_DATABASE_URL": f"sqlite:///{folder / 'charter.db'}",
-        "CHARTER_SMTP_URL": f"smtp://127.0.0.1:{mailbox[0]}",
-        "CHARTER_PUBLIC_BASE_URL": base,
-        "SHOP_DATABASE_URL": shop_url,
-    }
-    cli = [sys.executable, "-c", "from charter.cli import main; main()"]
-    init = subprocess.run([*cli, "init"], env=env, cwd=folder, capture_output=True, text=True)
-    assert init.returncode == 0, init.stderr
-    log = folder / "server.log"
-    with log.open("ab") as out:  # the child keeps its own descriptor
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, log.read_text()[-2000:]
-            assert time.monotonic() < deadline, log.read_text()[-2000:]
-            time.sleep(0.1)
+    env = clean_env(
+        CHARTER_DATABASE_URL=f"sqlite:///{folder / 'charter.db'}",
+        CHARTER_SMTP_URL=f"smtp://127.0.0.1:{mailbox[0]}",
+        CHARTER_PUBLIC_BASE_URL=base,
+        SHOP_DATABASE_URL=shop_url,
+    )
+    with serving(env, folder, port):
         yield Site(base, mailbox[1], shop)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"CI must run the browser tests: {CHROMIUM} is missing (.ci/run installs it)"
-            )
-        pytest.skip(f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Debian's Chromium, never a downloaded one. Playwright passes --no-sandbox itself (its
-    # chromiumSandbox option is off by default), which running as root needs.
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as instance:
+        yield instance
 
 
 @pytest.fixture

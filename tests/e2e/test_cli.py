@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -18,16 +17,6 @@ from charter.cli import app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 runner = CliRunner()
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("CHARTER_") and name != "CHARTER_TEST_POSTGRES_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CHARTER_DATABASE_URL", database_url)
-    return tmp_path
 
 
 def test_init_writes_manifest_key_and_database_and_is_safe_to_rerun(workdir: Path) -> None:

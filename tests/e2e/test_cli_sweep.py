@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,8 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Path:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("CHARTER_") and name != "CHARTER_TEST_POSTGRES_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("CHARTER_DATABASE_URL", database_url)
+def customer(workdir: Path) -> Path:
+    """The example group's Charter with one support case."""
     assert runner.invoke(app, ["init"]).exit_code == 0
     with Charter.open(Settings()) as charter:
         charter.submit(
@@ -30,10 +25,10 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) 
             identities={"email": "ann@example.org"},
             data={"message": "My mixer hums.", "name": "Ann"},
         )
-    return tmp_path
+    return workdir
 
 
-def test_a_dry_run_into_the_future_then_the_sweep(workdir: Path) -> None:
+def test_a_dry_run_into_the_future_then_the_sweep(customer: Path) -> None:
     today = runner.invoke(app, ["sweep", "--dry-run"])
     assert today.exit_code == 0, today.output
     assert "support_cases" in today.output
@@ -49,7 +44,7 @@ def test_a_dry_run_into_the_future_then_the_sweep(workdir: Path) -> None:
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
 
 
-def test_a_bad_date_is_bad_usage(workdir: Path) -> None:
+def test_a_bad_date_is_bad_usage(customer: Path) -> None:
     answer = runner.invoke(app, ["sweep", "--as-of", "next tuesday"])
     assert answer.exit_code == 2
     assert "not a date" in answer.output

@@ -12,7 +12,6 @@ import email
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import psycopg
 import pytest
 import yaml
 from fixtures.postgres import postgres_schema
+from fixtures.servers import free_port, start
 from fixtures.shop import create_shop, email_of
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
@@ -45,40 +45,6 @@ def shop_url() -> Iterator[str]:
         pytest.skip("CHARTER_TEST_POSTGRES_URL is not set")
     with postgres_schema("shop") as url:
         yield url
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def serve(env: dict[str, str], cwd: Path, port: int) -> subprocess.Popen[bytes]:
-    log = cwd / "server.log"
-    with log.open("ab") as out:  # the child keeps its own descriptor
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from charter.cli import main; main()",
-                "serve",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    server.kill()
-    raise AssertionError(f"charter serve did not start: {log.read_text()[-2000:]}")
 
 
 def steps(database: Path, request_id: str) -> list[tuple[str | None, str, int]]:
@@ -118,7 +84,7 @@ def test_a_killed_server_resumes_the_request_where_it_stopped(
     )
     assert init.returncode == 0, init.stderr
     port = free_port()
-    server = serve(env, tmp_path, port)
+    server = start(env, tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     lock = psycopg.connect(
         make_url(shop_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -156,7 +122,7 @@ def test_a_killed_server_resumes_the_request_where_it_stopped(
         lock.close()
         if server.poll() is None:
             server.kill()
-    server = serve(env, tmp_path, port)
+    server = start(env, tmp_path, port)
     try:
         deadline = time.monotonic() + 30
         status = ""
