@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     key_file: Path = Path("./charter.key")
     smtp_url: str | None = None
     outbox_dir: Path = Path("./outbox")
+    log_file: Path | None = Field(
+        default=None,
+        description="The file `charter serve` logs to (besides stderr); subject ids, never "
+        "identities. `charter forensics scan` reads it and its rotated copies.",
+    )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     public_base_url: str = "http://127.0.0.1:8000"
     push_allow_private: bool = Field(
@@ -36,4 +41,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Cookie banner choices per minute per client address (many visitors can "
         "share one address behind a company or carrier NAT).",
+    )
+    unsubscribe_rate_limit: int = Field(
+        default=120,
+        ge=1,
+        description="Unsubscribe calls per minute per client address (mail providers send "
+        "their users' one-click unsubscribes from shared servers).",
+    )
+    identity_rate_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Calls per hour to each public endpoint about one identity (an e-mail, a "
+        "request, an unsubscribe link's subject, a cookie id), from whatever address.",
     )

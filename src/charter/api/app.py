@@ -25,8 +25,9 @@ from charter.api.routes import (
 from charter.config import Settings
 from charter.facade import Charter
 from charter.jobs.worker import Worker
-from charter.web import admin, banner, privacy
-from charter.web.ratelimit import SlidingWindow
+from charter.web import admin, banner, privacy, styles
+from charter.web.ratelimit import IDENTITY_WINDOW_SECONDS, SlidingWindow
+from charter.web.security import SecurityHeaders
 
 
 def create_app(
@@ -55,12 +56,21 @@ def create_app(
         version=__version__,
         summary="The privacy policy, executable: collection, consent and rights, one manifest.",
         lifespan=lifespan,
+        # No Swagger UI or ReDoc page: both load their code from a CDN, and nothing Charter
+        # serves may load from another host. The OpenAPI document is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.charter = instance
     app.state.worker = jobs
     app.state.public_rate_limit = SlidingWindow(settings.public_rate_limit, 60.0)
     app.state.cookie_rate_limit = SlidingWindow(settings.cookie_consent_rate_limit, 60.0)
+    app.state.unsubscribe_rate_limit = SlidingWindow(settings.unsubscribe_rate_limit, 60.0)
+    app.state.identity_rate_limit = SlidingWindow(
+        settings.identity_rate_limit, IDENTITY_WINDOW_SECONDS
+    )
     errors.install(app)
+    admin.install(app)
     app.include_router(public.router)
     app.include_router(collection.router)
     app.include_router(consents.router)
@@ -73,7 +83,9 @@ def create_app(
     app.include_router(privacy.router)
     app.include_router(admin.router)
     app.include_router(banner.router)
+    app.include_router(styles.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     # The banner script runs on the brands' own sites and calls Charter from there: those
     # origins may read the answers. No credentials: the public calls need none, and staff and
     # service calls carry a bearer token that a brand's page never holds.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -61,3 +62,14 @@ def policy_context(manifest: Manifest, brand: str | None = None) -> dict[str, An
 def render_policy_html(manifest: Manifest, brand: str | None = None) -> str:
     """The policy as a complete, accessible HTML page (per brand when ``brand`` is given)."""
     return _environment().get_template("policy.html.j2").render(**policy_context(manifest, brand))
+
+
+@cache
+def policy_styles() -> tuple[str, ...]:
+    """The exact text of the policy page's inline ``<style>`` blocks. The page keeps its CSS
+    inline so that ``charter policy render`` writes one self-contained file; served, its CSP
+    allows these blocks by hash. They hold no template code, so the source is the output."""
+    environment = _environment()
+    assert environment.loader is not None
+    source, _, _ = environment.loader.get_source(environment, "policy.html.j2")
+    return tuple(re.findall(r"<style>(.*?)</style>", source, re.S))

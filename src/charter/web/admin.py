@@ -8,8 +8,10 @@ token its page set (against logging someone in to an account of the attacker's c
 
 What a person sees and may do comes from ``charter.domain.permissions``: ``read_requests`` to see
 the queue and a request, ``decide_request`` to approve, extend, refuse or confirm a step by hand.
-An anonymous GET is sent to the login page (303); a POST without the right is refused (403).
-Pages are never cached or framed, and load nothing from elsewhere.
+Each page and action declares its permission as a dependency (``ConsolePage``,
+``ConsoleAction``; the route test reads it back): an anonymous GET is sent to the login page
+(303); a POST without a session, its CSRF token or the right is refused (403). Pages are never
+cached or framed, and load nothing from elsewhere (``charter.web.security`` adds the CSP).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from charter.domain.deadlines import RULES, Deadlines, can_extend
@@ -41,9 +43,6 @@ LOGIN_COOKIE = "charter_staff_login"
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-    ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
@@ -94,26 +93,69 @@ def days_left(due_at: dt.datetime, now: dt.datetime) -> int:
 # -- who is asking --------------------------------------------------------------------------------
 
 
-def _viewer(request: Request, charter: Charter) -> StaffSession | Response:
-    """The session of a GET: none -> the login page; without ``read_requests`` -> 403."""
-    staff = charter.staff.session(request.cookies.get(COOKIE))
-    if staff is None:
-        return _redirect("/admin/login")
-    if not allowed(staff.user.role, Permission.READ_REQUESTS):
-        return _refused(f"The role {staff.user.role.value} may not see requests.", staff)
-    return staff
+class Refused(Exception):
+    """A console check's answer (the login page, a refusal page), raised from a dependency so
+    that no page or action runs without its check; ``install`` has the app send it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
 
 
-def _actor(request: Request, charter: Charter, csrf_token: str) -> StaffSession | Response:
-    """The session of a POST that changes a request: its CSRF token, then its right."""
-    staff = charter.staff.session(request.cookies.get(COOKIE))
-    if staff is None:
-        return _refused("Your session has ended: log in again.")
-    if not secrets.compare_digest(csrf_token.encode(), staff.csrf_token.encode()):
-        return _refused("This form has expired: reload the page and try again.", staff)
-    if not allowed(staff.user.role, Permission.DECIDE_REQUEST):
-        return _refused(f"The role {staff.user.role.value} may not decide requests.", staff)
-    return staff
+async def _send_refusal(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return exc.response
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Refused, _send_refusal)
+
+
+class ConsolePage:
+    """The session of a page (GET) whose role has ``permission``: none -> the login page (303);
+    without the permission -> 403."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, charter: Charter = Depends(charter_of)) -> StaffSession:
+        staff = charter.staff.session(request.cookies.get(COOKIE))
+        if staff is None:
+            raise Refused(_redirect("/admin/login"))
+        self.check(staff)
+        return staff
+
+    def check(self, staff: StaffSession) -> None:
+        if not allowed(staff.user.role, self.permission):
+            what = _MAY.get(self.permission, self.permission.value.replace("_", " "))
+            raise Refused(_refused(f"The role {staff.user.role.value} may not {what}.", staff))
+
+
+class ConsoleAction(ConsolePage):
+    """The session of a form (POST) that changes something: the session, then its CSRF token,
+    then the permission; any missing -> 403."""
+
+    def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        csrf_token: str = Form(default="", max_length=128),
+        charter: Charter = Depends(charter_of),
+    ) -> StaffSession:
+        staff = charter.staff.session(request.cookies.get(COOKIE))
+        if staff is None:
+            raise Refused(_refused("Your session has ended: log in again."))
+        if not secrets.compare_digest(csrf_token.encode(), staff.csrf_token.encode()):
+            raise Refused(_refused("This form has expired: reload the page and try again.", staff))
+        self.check(staff)
+        return staff
+
+
+_MAY = {
+    Permission.READ_REQUESTS: "see requests",
+    Permission.DECIDE_REQUEST: "decide requests",
+}
+_SEE = ConsolePage(Permission.READ_REQUESTS)
+_DECIDE = ConsoleAction(Permission.DECIDE_REQUEST)
 
 
 def _wake(request: Request) -> None:
@@ -206,10 +248,7 @@ def logout(
 
 
 @router.get("", response_class=HTMLResponse)
-def queue(request: Request, charter: Charter = Depends(charter_of)) -> Response:
-    staff = _viewer(request, charter)
-    if isinstance(staff, Response):
-        return staff
+def queue(staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charter_of)) -> Response:
     now = charter.requests.clock()
     # The service lists open requests by due date, so the overdue ones come first.
     rows = [
@@ -221,14 +260,11 @@ def queue(request: Request, charter: Charter = Depends(charter_of)) -> Response:
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def detail(
-    request: Request,
     request_id: str = RequestId,
     done: str = "",
+    staff: StaffSession = Depends(_SEE),
     charter: Charter = Depends(charter_of),
 ) -> Response:
-    staff = _viewer(request, charter)
-    if isinstance(staff, Response):
-        return staff
     return _detail(charter, staff, request_id, notice=_DONE.get(done))
 
 
@@ -274,16 +310,13 @@ def _extendable(view: RequestView, now: dt.datetime) -> bool:
 def _act(
     request: Request,
     charter: Charter,
+    staff: StaffSession,
     request_id: str,
-    csrf_token: str,
     done: str,
     action: Callable[[str], object],
 ) -> Response:
-    """Check the actor, run ``action(actor)``, and show the request again: with the outcome
-    after a redirect, or with the refusal's reason on the page."""
-    staff = _actor(request, charter, csrf_token)
-    if isinstance(staff, Response):
-        return staff
+    """Run ``action(actor)`` for a checked actor, and show the request again: with the
+    outcome after a redirect, or with the refusal's reason on the page."""
     try:
         action(f"staff:{staff.user.id}")
     except NotFound as error:
@@ -301,14 +334,14 @@ def _act(
 def approve(
     request: Request,
     request_id: str = RequestId,
-    csrf_token: str = Form(default="", max_length=128),
+    staff: StaffSession = Depends(_DECIDE),
     charter: Charter = Depends(charter_of),
 ) -> Response:
     return _act(
         request,
         charter,
+        staff,
         request_id,
-        csrf_token,
         "approved",
         lambda actor: charter.requests.approve(request_id, actor),
     )
@@ -319,14 +352,14 @@ def extend(
     request: Request,
     request_id: str = RequestId,
     reasons: str = Form(default="", max_length=4000),
-    csrf_token: str = Form(default="", max_length=128),
+    staff: StaffSession = Depends(_DECIDE),
     charter: Charter = Depends(charter_of),
 ) -> Response:
     return _act(
         request,
         charter,
+        staff,
         request_id,
-        csrf_token,
         "extended",
         lambda actor: charter.requests.extend(request_id, actor, reasons),
     )
@@ -337,14 +370,14 @@ def reject(
     request: Request,
     request_id: str = RequestId,
     reasons: str = Form(default="", max_length=4000),
-    csrf_token: str = Form(default="", max_length=128),
+    staff: StaffSession = Depends(_DECIDE),
     charter: Charter = Depends(charter_of),
 ) -> Response:
     return _act(
         request,
         charter,
+        staff,
         request_id,
-        csrf_token,
         "rejected",
         lambda actor: charter.requests.reject(request_id, actor, reasons),
     )
@@ -356,7 +389,7 @@ def confirm_step(
     request_id: str = RequestId,
     seq: int = Path(ge=0, le=10_000),
     note: str = Form(default="", max_length=4000),
-    csrf_token: str = Form(default="", max_length=128),
+    staff: StaffSession = Depends(_DECIDE),
     charter: Charter = Depends(charter_of),
 ) -> Response:
     def confirm(actor: str) -> object:
@@ -364,4 +397,4 @@ def confirm_step(
             raise InvalidValue("note: say what was done in that system")
         return charter.rights.confirm_manual_step(request_id, seq, actor, note.strip())
 
-    return _act(request, charter, request_id, csrf_token, "confirmed", confirm)
+    return _act(request, charter, staff, request_id, "confirmed", confirm)

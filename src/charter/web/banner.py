@@ -74,7 +74,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _serve(request: Request, item: Asset, extra: dict[str, str] | None = None) -> Response:
+def serve(request: Request, item: Asset, extra: dict[str, str] | None = None) -> Response:
     headers = {
         "ETag": item.etag,
         "Cache-Control": CACHE,
@@ -89,7 +89,7 @@ def _serve(request: Request, item: Asset, extra: dict[str, str] | None = None) -
 @router.api_route("/cookie-banner.js", methods=["GET", "HEAD"])
 def cookie_banner_script(request: Request) -> Response:
     # Brand sites on other origins load it; those isolating themselves (COEP) need this header.
-    return _serve(
+    return serve(
         request, asset(SCRIPT, JAVASCRIPT), {"Cross-Origin-Resource-Policy": "cross-origin"}
     )
 
@@ -100,7 +100,7 @@ def demo_asset(name: str, request: Request) -> Response:
     if media_type is None:
         raise NotFound(f"no demo asset named '{name}'")
     extra = {"Content-Security-Policy": WIDGET_CSP} if name.endswith(".html") else None
-    return _serve(request, asset(f"demo/{name}", media_type), extra)
+    return serve(request, asset(f"demo/{name}", media_type), extra)
 
 
 @router.get("/demo/{brand}", response_class=HTMLResponse)

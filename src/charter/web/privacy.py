@@ -5,6 +5,10 @@ follows it (and downloads their data) on a status page. Works without JavaScript
 the e-mail only opens a confirmation page: mail scanners fetch links, and a GET must change
 nothing. After verification the access token is kept in an HttpOnly cookie limited to that
 request's pages, so it never appears in a URL.
+
+Filing, confirming and asking for a new code are rate limited like the API's calls, sharing
+their counts (per client address, and per e-mail or request); a refused form is shown again
+with the reason, status 429 and ``Retry-After``, and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from charter.domain.requests import RequestStatus, RequestType
 from charter.facade import Charter
 from charter.services.requests import NewRequest, RequestView
 from charter.web.pages import charter_of, environment, package_download
-from charter.web.ratelimit import limited
+from charter.web.ratelimit import hit_client, hit_identity, limited
 
 router = APIRouter(prefix="/privacy", include_in_schema=False)
 RequestId = Path(pattern=r"^[0-9a-f-]{36}$")
@@ -138,6 +142,27 @@ def _home(
     )
 
 
+def _limit(request: Request, bucket: str, kind: str, value: str) -> RateLimited | None:
+    """Count the call per address and per identity; the refusal, if any (nothing is done)."""
+    try:
+        hit_client(request, bucket)
+        hit_identity(request, bucket, kind, value)
+    except RateLimited as refused:
+        return refused
+    return None
+
+
+def _too_many(refused: RateLimited) -> str:
+    minutes = max(1, round(refused.retry_after / 60))
+    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return f"Too many tries: please try again in {wait}."
+
+
+def _retry_after(response: HTMLResponse, refused: RateLimited) -> HTMLResponse:
+    response.headers["Retry-After"] = str(refused.retry_after)
+    return response
+
+
 @router.get("", response_class=HTMLResponse)
 def home(
     brand: str = Query(default="", max_length=64), charter: Charter = Depends(charter_of)
@@ -145,10 +170,9 @@ def home(
     return _home(charter, brand)
 
 
-@router.post(
-    "/requests", response_class=HTMLResponse, dependencies=[Depends(limited("request_intake"))]
-)
+@router.post("/requests", response_class=HTMLResponse)
 def file_request(
+    request: Request,
     brand: str = Form(default="", max_length=64),
     type: str = Form(default="", max_length=32),
     email: str = Form(default="", max_length=320),
@@ -157,6 +181,9 @@ def file_request(
     charter: Charter = Depends(charter_of),
 ) -> Response:
     form = {"type": type, "email": email, "details": details, "jurisdiction": jurisdiction}
+    refused = _limit(request, "request_intake", "email", email)
+    if refused is not None:
+        return _retry_after(_home(charter, brand, _too_many(refused), 429, **form), refused)
     if type not in _TYPE_LABEL:
         return _home(charter, brand, "Choose what you would like us to do.", 422, **form)
     try:
@@ -196,11 +223,7 @@ def confirm_page(
     )
 
 
-@router.post(
-    "/requests/{request_id}/verify",
-    response_class=HTMLResponse,
-    dependencies=[Depends(limited("request_verify"))],
-)
+@router.post("/requests/{request_id}/verify", response_class=HTMLResponse)
 def verify(
     request: Request,
     request_id: str = RequestId,
@@ -208,6 +231,10 @@ def verify(
     charter: Charter = Depends(charter_of),
 ) -> Response:
     brand = _brand_of(charter, request_id)
+    refused = _limit(request, "request_verify", "request", request_id)
+    if refused is not None:
+        page = _verify_page(charter, brand, request_id, status=429, error=_too_many(refused))
+        return _retry_after(page, refused)
     try:
         verified = charter.requests.verify(request_id, code)
     except CharterError as error:
@@ -234,13 +261,15 @@ def verify(
     return response
 
 
-@router.post(
-    "/requests/{request_id}/code",
-    response_class=HTMLResponse,
-    dependencies=[Depends(limited("request_code"))],
-)
-def resend(request_id: str = RequestId, charter: Charter = Depends(charter_of)) -> HTMLResponse:
+@router.post("/requests/{request_id}/code", response_class=HTMLResponse)
+def resend(
+    request: Request, request_id: str = RequestId, charter: Charter = Depends(charter_of)
+) -> HTMLResponse:
     brand = _brand_of(charter, request_id)
+    refused = _limit(request, "request_code", "request", request_id)
+    if refused is not None:
+        page = _verify_page(charter, brand, request_id, status=429, error=_too_many(refused))
+        return _retry_after(page, refused)
     try:
         charter.requests.resend_code(request_id)
     except CharterError as error:

@@ -1,7 +1,8 @@
 """The cookie banner over HTTP: its content, a visitor's choice, and linking at sign-in.
 
 ``GET /v1/cookie-banner/{brand}`` and ``POST /v1/cookie-consent`` are public (the banner
-script on a brand's site calls them); the choice is rate limited per client address. A request
+script on a brand's site calls them); the choice is rate limited per client address and per
+cookie id (``CHARTER_IDENTITY_RATE_LIMIT``), so nobody fills a visitor's ledger. A request
 carrying ``Sec-GPC: 1`` counts as the Global Privacy Control signal, as does ``"gpc": true``
 in the body (the script reads ``navigator.globalPrivacyControl``).
 """
@@ -19,7 +20,7 @@ from charter.api.schemas import Body, ErrorOut
 from charter.domain.permissions import Permission
 from charter.facade import Charter
 from charter.services.cookie_banner import CookieChoice
-from charter.web.ratelimit import limited
+from charter.web.ratelimit import hit_identity, limited
 
 router = APIRouter(prefix="/v1", tags=["cookies"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -102,6 +103,7 @@ def banner(
 def record_choice(
     body: ChoiceIn, request: Request, charter: Charter = Depends(get_charter)
 ) -> ChoiceOut:
+    hit_identity(request, "cookie_consent", "cookie_id", body.cookie_id)
     recorded = charter.cookie_banner.record(
         CookieChoice(
             brand=body.brand,

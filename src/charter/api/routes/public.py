@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
@@ -9,7 +11,8 @@ from sqlalchemy import text
 from charter.api.auth import get_charter
 from charter.api.schemas import ErrorOut, Health
 from charter.facade import Charter
-from charter.manifest.render import render_policy_html
+from charter.manifest.render import policy_styles, render_policy_html
+from charter.web.security import content_security_policy, sha256_source
 
 router = APIRouter()
 
@@ -36,4 +39,13 @@ def policy(
     ),
     charter: Charter = Depends(get_charter),
 ) -> HTMLResponse:
-    return HTMLResponse(render_policy_html(charter.manifest, brand))
+    return HTMLResponse(
+        render_policy_html(charter.manifest, brand),
+        headers={"Content-Security-Policy": policy_csp()},
+    )
+
+
+@cache
+def policy_csp() -> str:
+    """The pages' policy, with the policy page's own inline style allowed by its hash."""
+    return content_security_policy(style_src=[sha256_source(s) for s in policy_styles()])

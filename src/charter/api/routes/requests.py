@@ -1,7 +1,8 @@
 """Rights requests over HTTP: public intake and verification, the person's status, staff actions.
 
-Public calls (no token) are rate limited per client. ``GET /v1/requests/{id}`` takes either the
-person's access token (from verification) or a staff bearer token (``chr_...``).
+Public calls (no token) are rate limited per client address, and intake and verification also
+per identity: the e-mail a request names, the request being verified. ``GET /v1/requests/{id}``
+takes either the person's access token (from verification) or a staff bearer token (``chr_...``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
-from charter.api.auth import get_charter, require
+from charter.api.auth import get_charter, require, staff_or_person
 from charter.api.schemas import Body, ErrorOut
 from charter.domain.permissions import Permission
 from charter.domain.requests import ReceivedVia, RequestType
@@ -21,7 +22,7 @@ from charter.facade import Charter
 from charter.services.requests import NewRequest, RequestView
 from charter.services.tokens import Caller
 from charter.web.pages import package_download
-from charter.web.ratelimit import limited
+from charter.web.ratelimit import hit_identity, limited
 
 router = APIRouter(prefix="/v1", tags=["rights requests"])
 _bearer = HTTPBearer(auto_error=False, description="The request's access token, or a staff token.")
@@ -29,7 +30,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorOut} for s in (401, 403, 404, 422, 429)
 }
 RequestId = Path(pattern=r"^[0-9a-f-]{36}$", description="The request's id.")
-_STAFF_PREFIX = "chr_"
 
 
 class RequestIn(Body):
@@ -149,7 +149,10 @@ def _new(body: RequestIn, via: str) -> NewRequest:
     dependencies=[Depends(limited("request_intake"))],
     summary="File a rights request; a code to verify it goes to the e-mail on file",
 )
-def file_request(body: RequestIn, charter: Charter = Depends(get_charter)) -> ReceivedOut:
+def file_request(
+    body: RequestIn, request: Request, charter: Charter = Depends(get_charter)
+) -> ReceivedOut:
+    hit_identity(request, "request_intake", "email", body.identities.get("email"))
     received = charter.requests.submit(_new(body, ReceivedVia.API.value))
     return ReceivedOut(id=received.id, status=received.status, due_at=received.due_at)
 
@@ -183,6 +186,7 @@ def verify(
     request_id: str = RequestId,
     charter: Charter = Depends(get_charter),
 ) -> VerifiedOut:
+    hit_identity(request, "request_verify", "request", request_id)
     verified = charter.requests.verify(request_id, body.code)
     _wake(request)
     return VerifiedOut(status=verified.status, access_token=verified.access_token)
@@ -196,8 +200,9 @@ def verify(
     summary="Send a new verification code (at most one a minute)",
 )
 def resend_code(
-    request_id: str = RequestId, charter: Charter = Depends(get_charter)
+    request: Request, request_id: str = RequestId, charter: Charter = Depends(get_charter)
 ) -> dict[str, str]:
+    hit_identity(request, "request_code", "request", request_id)
     charter.requests.resend_code(request_id)
     return {"status": "awaiting_verification"}
 
@@ -212,12 +217,11 @@ def resend_code(
 def status(
     request_id: str = RequestId,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    staff: Caller | None = Depends(staff_or_person(Permission.READ_REQUESTS)),
     charter: Charter = Depends(get_charter),
 ) -> RequestOut:
-    token = credentials.credentials if credentials is not None else None
-    if token is not None and token.startswith(_STAFF_PREFIX):
-        charter.authorise(token, Permission.READ_REQUESTS)
-    else:
+    if staff is None:
+        token = credentials.credentials if credentials is not None else None
         charter.requests.authorise_person(request_id, token)
     return _out(charter.requests.view(request_id))
 

@@ -4,7 +4,9 @@
 scanners and mail previews fetch URLs, and a GET must not unsubscribe anyone. ``POST`` to the
 same URL performs it, as RFC 8058 one-click mail clients do (form body
 ``List-Unsubscribe=One-Click``), answering 200 with no redirect. A tampered token is 403
-``invalid_token``; a genuine one works any number of times.
+``invalid_token``; a genuine one works any number of times, within the rate limits: per client
+address (``CHARTER_UNSUBSCRIBE_RATE_LIMIT``, high, as mail providers send one-click POSTs from
+shared servers) and per subject of the link (``CHARTER_IDENTITY_RATE_LIMIT``).
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from charter.api.auth import get_charter
 from charter.api.schemas import ErrorOut
 from charter.facade import Charter
 from charter.services.preferences import UnsubscribeLink
+from charter.web.ratelimit import hit_identity, limited
 
 router = APIRouter(prefix="/v1", tags=["preferences"])
-_ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": ErrorOut}}
+_ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (403, 429)}
 _CHANNEL_TEXT = {"email": "emails", "sms": "text messages", "post": "letters"}
 _TOKEN = Query(default="", description="The signed token from the unsubscribe link.")
+_LIMIT = "unsubscribe_rate_limit"
 
 
 @cache
@@ -63,21 +67,28 @@ def _page(charter: Charter, link: UnsubscribeLink, *, done: bool) -> HTMLRespons
     "/unsubscribe",
     response_class=HTMLResponse,
     responses=_ERRORS,
+    dependencies=[Depends(limited("unsubscribe_page", _LIMIT))],
     summary="Unsubscribe confirmation page (public, by signed link)",
 )
-def confirm(token: str = _TOKEN, charter: Charter = Depends(get_charter)) -> HTMLResponse:
+def confirm(
+    request: Request, token: str = _TOKEN, charter: Charter = Depends(get_charter)
+) -> HTMLResponse:
     link = charter.preferences.read_unsubscribe_token(token)
+    hit_identity(request, "unsubscribe_page", "subject", link.subject_id)
     return _page(charter, link, done=False)
 
 
 @router.post(
     "/unsubscribe",
     responses=_ERRORS,
+    dependencies=[Depends(limited("unsubscribe", _LIMIT))],
     summary="Unsubscribe (public; RFC 8058 one-click POST)",
 )
 def perform(
     request: Request, token: str = _TOKEN, charter: Charter = Depends(get_charter)
 ) -> Response:
+    subject = charter.preferences.read_unsubscribe_token(token).subject_id
+    hit_identity(request, "unsubscribe", "subject", subject)
     link, _changed = charter.unsubscribe_by_link(token)
     if "text/html" in request.headers.get("accept", ""):
         return _page(charter, link, done=True)
