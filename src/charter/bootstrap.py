@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from charter.config import Settings
 from charter.domain.errors import CharterError
 from charter.manifest import Manifest, load_manifest
+from charter.services.forensics import ForensicScanner
 from charter.storage import migrate
 from charter.storage.engine import make_engine
 from charter.storage.store import Store
@@ -45,6 +47,22 @@ def load(settings: Settings) -> tuple[Manifest, Store]:
     return load_manifest(settings.manifest), open_store(settings)
 
 
+def open_scanner(settings: Settings, paths: Sequence[Path] = ()) -> ForensicScanner:
+    """The forensic scanner over what these settings make Charter write: the database, the
+    outbox folder, the log file, and ``paths``. Without a key file, keyed hashes are not
+    searched for (the report says so)."""
+    region = load_manifest(settings.manifest).policy.default_phone_region
+    vault = Vault(MasterKey.from_file(settings.key_file)) if settings.key_file.exists() else None
+    return ForensicScanner(
+        make_engine(settings.database_url),
+        vault=vault,
+        region=region,
+        outbox_dir=settings.outbox_dir,
+        log_file=settings.log_file,
+        paths=paths,
+    )
+
+
 @dataclass(frozen=True)
 class InitReport:
     manifest_written: bool
@@ -74,4 +92,4 @@ def initialise(settings: Settings) -> InitReport:
     return InitReport(manifest_written, key_written, migrate.head_revision())
 
 
-__all__ = ["InitReport", "SchemaOutdated", "initialise", "load", "open_store"]
+__all__ = ["InitReport", "SchemaOutdated", "initialise", "load", "open_scanner", "open_store"]

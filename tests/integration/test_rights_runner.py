@@ -13,6 +13,7 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from charter.bootstrap import initialise
 from charter.config import Settings
 from charter.domain.errors import InvalidValue
 from charter.facade import Charter
+from charter.services.outbox import DirectoryTransport
 from charter.services.requests import NewRequest
 from charter.services.rights import env_engine
 from charter.storage.subjects import SubjectRepository
@@ -33,12 +35,27 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musicgroup" / "cha
 PERSON = 3
 
 
+class KeepingTransport(DirectoryTransport):
+    """The outbox folder, and a copy of every message sent: once an erasure is done, the
+    person's files are forgotten (``Outbox.forget``), but the test still reads what they got."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self.sent: list[email.message.Message] = []
+
+    def send(self, message: EmailMessage) -> None:
+        super().send(message)
+        self.sent.append(email.message_from_bytes(bytes(message)))
+
+
 class World:
     def __init__(self, charter: Charter, shop: Shop, engine: Engine, outbox: Path) -> None:
         self.charter = charter
         self.shop = shop
         self.engine = engine
         self.outbox = outbox
+        self.transport = KeepingTransport(outbox)
+        charter.outbox.transport = self.transport
 
     def file_and_verify(self, kind: str, **details: Any) -> str:
         received = self.charter.requests.submit(
@@ -52,8 +69,7 @@ class World:
 
     def last_mail_to(self, to: str) -> str:
         self.charter.outbox.deliver()  # as the worker does after each round of requests
-        for path in sorted(self.outbox.glob("*.eml"), reverse=True):
-            mail = email.message_from_bytes(path.read_bytes())
+        for mail in reversed(self.transport.sent):
             if mail["To"] == to:
                 return str(mail.get_payload(decode=True).decode())  # type: ignore[union-attr]
         raise AssertionError(f"no mail to {to}")
@@ -187,6 +203,8 @@ def test_erasure_waits_for_approval_then_reaches_every_system(world: World) -> N
     assert set(told.values()) == {("notify", "done")}
     hosting = world.last_mail_to("privacy@cloudnest.example")
     assert request_id in hosting and email_of(PERSON) in hosting and "erase" in hosting
+    # sent, then forgotten: no file of the outbox folder names the erased person any more
+    assert all(email_of(PERSON) not in p.read_text() for p in world.outbox.glob("*.eml"))
     with charter.store.read() as connection:
         row = connection.execute(
             select(rights_requests).where(rights_requests.c.id == request_id)

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from charter.cli.audit import audit_app
+from charter.cli.forensics import forensics_app
 from charter.cli.imports import import_app
 from charter.cli.staff import staff_app
 from charter.cli.sweep import sweep
@@ -36,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
+app.add_typer(forensics_app, name="forensics")
 app.command()(sweep)
 
 out = Console(soft_wrap=True)
@@ -93,6 +95,7 @@ def serve(
     import uvicorn
 
     from charter.api import create_app
+    from charter.cli.logs import log_config
     from charter.manifest import check_manifest
 
     settings = load_settings()
@@ -102,12 +105,22 @@ def serve(
         for problem in problems:
             err.print(problem, highlight=False, markup=False)
         raise fail(f"{len(problems)} problem(s) in {settings.manifest}; not serving it")
+    if settings.log_file is not None:
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+    logs = log_config(settings.log_file)
     try:
         application = create_app(settings)
     except CharterError as exc:
         raise fail(exc.message) from None
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            log_config=logs,
+        )
         return
     # Several processes need the app by import path; each worker builds its own from the same
     # CHARTER_* environment (the app above proved that it builds, then is dropped unused).
@@ -120,6 +133,7 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        log_config=logs,
     )
 
 

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from charter.domain.categories import covered_by_any
 from charter.domain.errors import CharterError, InvalidInput, InvalidValue, ManifestError
 from charter.manifest.models import ConnectorKind, ErasureAction, IdentityKind, LegalHold, System
+from charter.storage.store import checkpoint
 
 Identities = Mapping[str, Sequence[str]]
 """Identity kind (``email``, ``phone``, ``account_id``, ``cookie_id``, ``device_serial``) to
@@ -149,7 +150,9 @@ class SqlConnector:
         table has its declared columns nulled or masked. A table under a legal hold (Art.
         17(3)(b)) keeps its rows and the columns whose category the hold covers, and erases the
         rest (``delete_row`` acting as ``null``). A row that a kept child row still points at is
-        minimised instead of deleted. Running it again changes nothing more.
+        minimised instead of deleted. Running it again changes nothing more. On a SQLite file,
+        the WAL is checkpointed afterwards (``charter.storage.store.checkpoint``), so that the
+        old images of the changed pages do not outlive the erasure there.
         """
         found: dict[str, Sequence[Any]] = {}
         rows: dict[str, list[dict[str, Any]]] = {}
@@ -162,6 +165,7 @@ class SqlConnector:
                 found[table], rows[table] = selected.keys, selected.rows
             for table in reversed(self._order):
                 outcomes[table] = self._erase_table(connection, table, rows[table], referenced)
+        checkpoint(self.engine)
         return [outcomes[table] for table in self._order]
 
     def rectify(

@@ -10,26 +10,41 @@ process killed between sending and deleting sends that message again after its l
 
 SMTP URLs: ``smtp://host:port`` (plain, for a local relay), ``smtp+starttls://user:password@host:587``
 and ``smtps://user:password@host:465``.
+
+Erasure (Art. 17) reaches the outbox folder too: ``forget`` queues, behind the erasure's last
+messages (its confirmation, the notices to recipients), an entry naming the person's identities
+(sealed like a message). Its turn comes once every earlier message of that request has gone;
+the folder's transport then deletes every ``.eml`` file naming the person in any of the forms
+``charter forensics scan`` looks for, and the database's WAL is checkpointed
+(``Store.checkpoint``), so that no old page keeps the rows just deleted. Mail sent over SMTP
+has left Charter: the mail servers are outside systems, and ``forget`` deletes nothing there.
+The folder stays a plain folder of readable mail for a developer: only an erased person's mail
+goes, after their erasure is complete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import smtplib
 import ssl
 import tempfile
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from charter.domain.clock import Clock
 from charter.domain.errors import InvalidValue
+from charter.domain.forensics import Pattern
+from charter.services.forensics import files_under, identity_patterns, scan_file
 from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.tables import outbox
@@ -38,6 +53,11 @@ from charter.storage.vault import Vault
 _OWNER = "outbox"
 _LEASE = dt.timedelta(minutes=5)
 _MAX_WAIT = dt.timedelta(hours=6)
+FORGET = "forget"
+"""The kind of an outbox entry that is no message: forget an erased person's mail."""
+_FORGET_WAIT = dt.timedelta(minutes=1)
+
+logger = logging.getLogger("charter.outbox")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +87,39 @@ class Transport(Protocol):
     def send(self, email: EmailMessage) -> None: ...
 
 
+@runtime_checkable
+class Forgetting(Protocol):
+    """A transport that keeps what it sent, and can delete what names a person."""
+
+    def forget(self, wanted: Sequence[Pattern]) -> int: ...
+
+
 class DirectoryTransport:
     """Writes each message as an ``.eml`` file, atomically (a reader never sees half a file)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+
+    def forget(self, wanted: Sequence[Pattern]) -> int:
+        """Delete every file under the folder in which one of ``wanted`` occurs (an erased
+        person's identities, in any form an ``.eml`` file may hold them); how many. A
+        temporary file younger than a delivery's lease is a message being written now (it is
+        still queued, and goes when written), so it is left alone."""
+        if not wanted or not self.folder.is_dir():
+            return 0
+        deleted = 0
+        writing = time.time() - _LEASE.total_seconds()
+        for path in files_under(self.folder):
+            try:
+                if path.name.endswith(".tmp") and path.stat().st_mtime > writing:
+                    continue
+                named = next(scan_file(path, wanted, chunk_size=64 * 1024), None) is not None
+                if named:
+                    path.unlink()
+                    deleted += 1
+            except FileNotFoundError:
+                continue  # a concurrent forget (another process) took it
+        return deleted
 
     def send(self, email: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -152,6 +200,29 @@ class Outbox:
             )
         )
 
+    def forget(
+        self,
+        connection: Connection,
+        identities: Mapping[str, Sequence[str]],
+        request_id: str,
+        now: dt.datetime,
+    ) -> None:
+        """Queue, in the caller's transaction and behind the request's messages already queued,
+        the forgetting of the mail that names these identities (see the module docstring)."""
+        values = sorted({str(v) for found in identities.values() for v in found if v})
+        data_key = Vault.new_data_key()
+        connection.execute(
+            insert(outbox).values(
+                created_at=now,
+                kind=FORGET,
+                request_id=request_id,
+                key_wrapped=self.store.vault.wrap(_OWNER, data_key),
+                message_sealed=Vault.seal(data_key, _OWNER, FORGET, {"identities": values}),
+                attempts=0,
+                next_attempt_at=now,
+            )
+        )
+
     def deliver(self, limit: int = 100) -> int:
         """Send the messages that are due; returns how many went. Never raises for a message
         that fails: it is kept for a later try with its error."""
@@ -160,7 +231,11 @@ class Outbox:
             claimed = self._claim(row_id)
             if claimed is None:
                 continue  # another process took it
-            message, attempts = claimed
+            kind, fields, attempts = claimed
+            if kind == FORGET:
+                self._forget(row_id, fields)
+                continue
+            message = Message(**fields)
             try:
                 self.transport.send(message.as_email(self.clock()))
             except (OSError, smtplib.SMTPException) as error:
@@ -189,7 +264,36 @@ class Outbox:
                 )
             )
 
-    def _claim(self, row_id: int) -> tuple[Message, int] | None:
+    def _forget(self, row_id: int, fields: Mapping[str, Any]) -> None:
+        request_id = fields.get("request_id")
+        with self.store.write() as connection:
+            earlier = connection.scalar(
+                select(outbox.c.id)
+                .where(
+                    outbox.c.id < row_id,
+                    outbox.c.request_id == request_id,
+                    outbox.c.kind != FORGET,
+                )
+                .limit(1)
+            )
+            if earlier is not None:  # a message of the request is still to go: it goes first
+                connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row_id)
+                    .values(next_attempt_at=self.clock() + _FORGET_WAIT)
+                )
+                return
+        deleted = 0
+        if isinstance(self.transport, Forgetting):
+            deleted = self.transport.forget(identity_patterns(fields["identities"]))
+        with self.store.write() as connection:
+            connection.execute(delete(outbox).where(outbox.c.id == row_id))
+        self.store.checkpoint()
+        logger.info(
+            "request %s: forgot %d sent message(s) of the erased person", request_id, deleted
+        )
+
+    def _claim(self, row_id: int) -> tuple[str, dict[str, Any], int] | None:
         """Take a lease on a due message (so that two processes do not both send it)."""
         now = self.clock()
         with self.store.write() as connection:
@@ -202,8 +306,11 @@ class Outbox:
                 .values(next_attempt_at=now + _LEASE, attempts=row.attempts + 1)
             )
         data_key = self.store.vault.unwrap(_OWNER, bytes(row.key_wrapped))
+        if row.kind == FORGET:
+            fields = Vault.open(data_key, _OWNER, FORGET, bytes(row.message_sealed))
+            return FORGET, {**fields, "request_id": row.request_id}, int(row.attempts) + 1
         fields = Vault.open(data_key, _OWNER, "message", bytes(row.message_sealed))
-        return Message(**fields), int(row.attempts) + 1
+        return str(row.kind), fields, int(row.attempts) + 1
 
     def _failed(self, row_id: int, attempts: int, error: str) -> None:
         wait = min(dt.timedelta(minutes=2 ** (attempts - 1)), _MAX_WAIT)

@@ -116,13 +116,18 @@ class OwnData:
 
     def erase(self, row: Any, _details: Mapping[str, Any]) -> StepResult:
         """Delete the person from Charter's store, keeping only values under a legal hold
-        (those are minimised to the hold's categories and the person restricted)."""
+        (those are minimised to the hold's categories and the person restricted). The step's
+        result (sealed under the request's key, destroyed when it closes) is the identities
+        deleted, so that the mail naming them can be forgotten once the request is done."""
         now = self.clock()
         with self.store.write() as connection:
             repo = SubjectRepository(connection, self.store.vault)
             subject_id = repo.resolve(row.subject_id) if row.subject_id else None
             if subject_id is None:
                 return None, {"erased": False, "reason": "no data held"}
+            held: dict[str, list[str]] = {}
+            for kind, identity in repo.identities_of(subject_id):
+                held.setdefault(kind, []).append(identity)
             kept: list[dict[str, Any]] = []
             erased = 0
             for value in connection.execute(
@@ -149,14 +154,18 @@ class OwnData:
                 # The subject row carries the wrapped data key: deleting it shreds every
                 # ciphertext of the person, and cascades to all their rows.
                 connection.execute(delete(subjects).where(subjects.c.id == subject_id))
-                return None, {"erased": True, "values_erased": erased, "subject_deleted": True}
+                return {"identities": held}, {
+                    "erased": True,
+                    "values_erased": erased,
+                    "subject_deleted": True,
+                }
             for table in (consent_events, preference_events):
                 connection.execute(delete(table).where(table.c.subject_id == subject_id))
             connection.execute(delete(identities).where(identities.c.subject_id == subject_id))
             ledger = Ledger(connection)
             state = ledger.load(subject_id, for_update=True)
             ledger.save(subject_id, set_restricted(state, True), now)
-        return None, {
+        return {"identities": held}, {
             "erased": True,
             "values_erased": erased,
             "subject_deleted": False,

@@ -8,7 +8,8 @@ a crash loses nothing but the batch under way (the next sweep finds it again). `
 keeps a count per brand, touchpoint, field and category in ``anonymous_tallies`` and deletes
 the value: a number that identifies no one. Identities go once none of their person's values is
 left and their own rule's period has passed. Every sweep leaves its counts per rule in the
-audit log.
+audit log, and ends with a checkpoint of SQLite's WAL, so that no old page image keeps what it
+removed.
 """
 
 from __future__ import annotations
@@ -192,6 +193,8 @@ class RetentionService:
                         },
                     },
                 )
+            # The removed rows' old page images leave SQLite's WAL (``Store.checkpoint``).
+            self.store.checkpoint()
         return report
 
     def _expire_banner_consents(self, when: dt.datetime, dry_run: bool) -> int:

@@ -14,9 +14,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     ``secure_delete`` overwrites freed pages with zeros, so that deleted rows do not linger in the
     file; WAL lets readers run beside the single writer; ``synchronous=FULL`` makes a commit
-    durable once acknowledged, even on power loss.
+    durable once acknowledged, even on power loss. Every engine hides statement parameters from
+    its errors and logs (``hide_parameters``): they are identities and values (an e-mail looked
+    up in a shop), and an error's text reaches logs and a failed step's record.
     """
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database not in (None, "", ":memory:") and "poolclass" not in kwargs:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from charter.storage.vault import Vault
+
+logger = logging.getLogger("charter.storage")
 
 
 class Store:
@@ -74,5 +78,36 @@ class Store:
         with self.engine.connect() as connection:
             yield connection.execution_options(readonly=True, single_statement=True)
 
+    def checkpoint(self) -> bool:
+        """After an erasure: copy SQLite's WAL into the database file and empty it, so that no
+        old image of an erased row's page stays behind (see ``checkpoint``); nothing on
+        PostgreSQL. Whether the WAL is empty now."""
+        return checkpoint(self.engine, self._write_lock)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def checkpoint(engine: Engine, lock: AbstractContextManager[Any] | None = None) -> bool:
+    """``PRAGMA wal_checkpoint(TRUNCATE)`` on a SQLite engine; ``True`` elsewhere.
+
+    In WAL mode a change is appended to the ``-wal`` file as a new image of each page it
+    touched, and the old images stay in the file until a checkpoint has copied the newest into
+    the database and the WAL is reset; a reset WAL is written over from its start, not
+    shortened, so older frames may survive after it. TRUNCATE waits (the busy timeout) for
+    readers of older snapshots, copies every frame and truncates the WAL to zero bytes. With
+    ``secure_delete`` on, the freed space of the pages copied in holds zeros, not the erased
+    rows. ``False`` when a reader kept it from finishing (the next checkpoint finishes it).
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with lock or nullcontext(), engine.connect() as connection:
+        row = (
+            connection.execution_options(single_statement=True)
+            .exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            .first()
+        )
+    done = row is None or row[0] == 0
+    if not done:
+        logger.warning("WAL checkpoint held up by a reader; the next checkpoint finishes it")
+    return done
