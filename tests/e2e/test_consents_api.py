@@ -128,6 +128,10 @@ def test_a_new_notice_version_asks_again_and_leaves_other_consents_valid(
         ({"action": "give", "subject_id": "s"}, 422, "invalid_request"),
         ({"action": "give", "identities": {"email": "not-mail"}}, 422, "invalid_value"),
         ({"action": "give", "identities": {"shoe": "42"}}, 422, "undeclared_field"),
+        # PostgreSQL cannot store U+0000: these were 500s there (found by fuzzing).
+        ({"action": "give", "notice": "I agree\x00"}, 422, "invalid_value"),
+        ({"action": "give", "language": "en\x00"}, 422, "invalid_value"),
+        ({"action": "give", "jurisdiction": "\x00"}, 422, "invalid_value"),
     ],
 )
 def test_bad_consents_are_refused_by_name(

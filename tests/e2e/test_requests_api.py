@@ -216,6 +216,9 @@ def test_staff_queue_extend_and_reject(api: Api) -> None:
         ({"identities": {"phone": "+1 202 555 0100"}}, "email_required"),
         ({"identities": {"email": "not-an-email"}}, "invalid_value"),
         ({"identities": {"email": "a@example.org", "shoe_size": 42}}, "undeclared_field"),
+        # PostgreSQL cannot store U+0000: a 500 there before (found by fuzzing).
+        ({"jurisdiction": "DE\x00"}, "invalid_value"),
+        ({"language": "\x00"}, "invalid_value"),
     ],
 )
 def test_bad_requests_are_refused_and_nothing_is_kept(
@@ -227,6 +230,29 @@ def test_bad_requests_are_refused_and_nothing_is_kept(
     assert answer.json()["error"]["code"] == code
     assert api.charter.requests.queue(include_closed=True) == []
     assert api.mails() == []
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("extend", {"reasons": "Your data sits in\x00 several archives."}),
+        ("reject", {"reasons": "\x00"}),
+        ("steps/0/confirm", {"note": "Deleted by hand\x00"}),
+    ],
+)
+def test_staff_text_with_control_characters_is_refused_and_nothing_changes(
+    api: Api, action: str, body: dict[str, str]
+) -> None:
+    # A 500 on PostgreSQL before (U+0000 cannot be stored; found by fuzzing).
+    filed = api.file()
+    before = api.client.get(f"/v1/requests/{filed['id']}", headers=api.staff).json()
+    answer = api.client.post(f"/v1/requests/{filed['id']}/{action}", json=body, headers=api.staff)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == {
+        "code": "invalid_value",
+        "message": f"{next(iter(body))}: contains control characters",
+    }
+    assert api.client.get(f"/v1/requests/{filed['id']}", headers=api.staff).json() == before
 
 
 def test_unknown_request_and_rate_limit(api: Api) -> None:

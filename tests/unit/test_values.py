@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 
 from charter.domain.errors import InvalidValue
 from charter.manifest.models import FieldSpec, FieldType, IdentityKind
-from charter.services.values import normalise_identity, validate_field
+from charter.services.values import normalise_identity, printable, validate_field
 
 
 @pytest.mark.parametrize(
@@ -105,3 +105,16 @@ def test_passwords_are_kept_only_as_an_argon2id_hash() -> None:
     assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
     assert PasswordHasher().verify(stored, "correct horse battery staple")
+
+
+@pytest.mark.parametrize("text", ["Ann", "two\nlines\r\n", "tab\there", "Zürich 🎵", ""])
+def test_printable_text_passes(text: str) -> None:
+    assert printable(text, "notice") == text
+
+
+@pytest.mark.parametrize("text", ["nul\x00byte", "\x00", "bell\x07", "esc\x1b[0m", "del\x7f"])
+def test_control_characters_are_refused_by_field_name(text: str) -> None:
+    # PostgreSQL cannot store U+0000 at all: without this it was a 500 there.
+    with pytest.raises(InvalidValue) as caught:
+        printable(text, "reasons")
+    assert caught.value.message == "reasons: contains control characters"

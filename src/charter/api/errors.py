@@ -3,17 +3,24 @@
 Validation messages name the location and the rule, never the submitted value (it may be
 personal data, or a card number). A 5xx is always a bug: it is logged with its trace and the
 caller gets a generic message.
+
+The OpenAPI document says so too (``documented``): every error answer is JSON ``ErrorOut``,
+and the answers that come from here rather than from a route (400 malformed JSON, 413 body too
+large, 422 invalid request) are listed on every operation that can give them.
 """
 
 from __future__ import annotations
 
+import http
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from charter.api.schemas import ErrorOut
 from charter.domain.errors import (
     CharterError,
     Conflict,
@@ -38,6 +45,7 @@ STATUS: list[tuple[type[CharterError], int]] = [
 ]
 
 _HTTP_CODES = {
+    400: "malformed_body",  # FastAPI could not read the body at all (not UTF-8 JSON, say)
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -94,8 +102,45 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "an internal error occurred; it has been logged")
 
 
+_SCHEMAS = "#/components/schemas/"
+_FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+
+
+def documented(openapi: dict[str, Any]) -> dict[str, Any]:
+    """``openapi`` with the error answers as they are sent. FastAPI documents a 422 of its own
+    shape (``HTTPValidationError``) and gives a route's extra responses the route's media type
+    (text/html on a page); here every 4xx is ``application/json`` ``ErrorOut``, and operations
+    taking a body also list 400 (malformed JSON) and 413 (body too large, ``BodySizeLimit``)."""
+    error = {"application/json": {"schema": {"$ref": f"{_SCHEMAS}{ErrorOut.__name__}"}}}
+    for path in openapi.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            shell = [400, 413, 422] if "requestBody" in operation else []
+            for status in shell:
+                responses.setdefault(str(status), {"description": http.HTTPStatus(status).phrase})
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    response["content"] = dict(error)
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for name in _FASTAPI_VALIDATION:
+        schemas.pop(name, None)
+    definitions = ErrorOut.model_json_schema(ref_template=_SCHEMAS + "{model}")
+    schemas.update(definitions.pop("$defs", {}))
+    schemas[ErrorOut.__name__] = definitions
+    return openapi
+
+
 def install(app: FastAPI) -> None:
+    """Map errors to HTTP on ``app``, and document them in its OpenAPI document."""
     app.add_exception_handler(CharterError, _charter_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = documented(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -25,7 +25,7 @@ from charter.domain.errors import InvalidInput, InvalidValue, NotFound, Undeclar
 from charter.manifest.models import IDENTITY_CATEGORIES, IdentityKind, Manifest, Touchpoint
 from charter.services.brands import require_brand
 from charter.services.identify import Hashed, find_or_create, hash_identities
-from charter.services.values import validate_field
+from charter.services.values import printable, validate_field
 from charter.storage.ledger import Ledger, LedgerEntry
 from charter.storage.store import Store
 from charter.storage.subjects import NewValue, SubjectRepository
@@ -164,6 +164,7 @@ class CollectionService:
                 )
             if not consent.notice.strip():
                 raise InvalidValue(f"consents[{index}].notice: the text shown must be recorded")
+            printable(consent.notice, f"consents[{index}].notice")
             consents.append((consent, self.manifest.purposes[consent.purpose].notice_version))
         return _Checked(identities, values, consents, stored, self._minor(values))
 

@@ -15,6 +15,7 @@ from charter.manifest.models import LegalBasis, Manifest
 from charter.services.brands import require_brand
 from charter.services.collection import notice_hash
 from charter.services.identify import Hashed, find_or_create, hash_identities
+from charter.services.values import printable
 from charter.storage.group import GroupCommit
 from charter.storage.ledger import Ledger, LedgerEntry, keep_notice
 from charter.storage.store import Store
@@ -90,6 +91,14 @@ class ConsentService:
             ) from None
         if request.touchpoint is not None and request.touchpoint not in manifest.touchpoints:
             raise InvalidInput(f"no touchpoint '{request.touchpoint}'", code="unknown_touchpoint")
+        for where, text in (
+            ("notice", request.notice),
+            ("language", request.language),
+            ("jurisdiction", request.jurisdiction),
+            ("text_version", request.text_version),
+        ):
+            if text is not None:
+                printable(text, where)
         notice = (request.notice or "").strip()
         if not notice:
             if action not in (ConsentAction.WITHDRAWN, ConsentAction.EXPIRED):

@@ -59,6 +59,7 @@ from charter.services import request_messages as texts
 from charter.services.brands import require_brand
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import Message, Outbox
+from charter.services.values import printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
 from charter.storage.store import Store
@@ -178,6 +179,9 @@ class RequestService:
                 f"one of {', '.join(v.value for v in ReceivedVia)}"
             ) from None
         require_brand(self.manifest, new.brand)
+        for where, text in (("jurisdiction", new.jurisdiction), ("language", new.language)):
+            if text is not None:
+                printable(text, where)
         if not new.identities.get("email"):
             raise InvalidInput(
                 "identities.email is required: the verification code is sent by e-mail",
@@ -613,12 +617,13 @@ class RequestService:
         """Refuse (Art. 12(4)): the person is told why and that they may complain."""
         if not reasons.strip():
             raise InvalidValue("reasons: the person must be told why (GDPR Art. 12(4))")
-        return self._move(request_id, "reject", actor, reasons.strip())
+        return self._move(request_id, "reject", actor, printable(reasons.strip(), "reasons"))
 
     def extend(self, request_id: str, actor: str, reasons: str) -> dt.datetime:
         """Extend once, telling the person why before the first deadline (Art. 12(3))."""
         if not reasons.strip():
             raise InvalidValue("reasons: the person must be told why the answer takes longer")
+        printable(reasons, "reasons")
         now = self.clock()
         with self.store.write() as connection:
             row = request_row(connection, request_id, for_update=True)

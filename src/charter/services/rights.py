@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from charter.connectors.sql import SqlConnector
 from charter.domain.clock import Clock
@@ -60,7 +60,7 @@ from charter.services.requests import (
     request_row,
     shred,
 )
-from charter.services.values import normalise_identity
+from charter.services.values import normalise_identity, printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import make_engine
 from charter.storage.store import Store
@@ -284,6 +284,7 @@ class RightsRunner:
 
     def confirm_manual_step(self, request_id: str, seq: int, actor: str, note: str) -> str:
         """Staff confirm they carried out a step by hand (a system with no connector)."""
+        printable(note, "note")
         now = self.clock()
         with self.store.write() as connection:
             step = connection.execute(
@@ -599,6 +600,9 @@ class RightsRunner:
                 ),
                 now,
             )
+            if kind is RequestType.ERASURE:
+                # Behind the confirmation just queued: the mail naming the person goes too.
+                self.outbox.forget(connection, self._erased(connection, row), request_id, now)
             if link is None:
                 shred(connection, request_id)
             append_audit(
@@ -612,6 +616,31 @@ class RightsRunner:
         # The messages (to the person, to recipients) go with the worker's outbox round, which
         # follows the requests' round at once: a request's run does not wait on the mail server.
         return status.value
+
+    def _erased(self, connection: Connection, row: Any) -> dict[str, list[str]]:
+        """Every identity an erasure request named or found in Charter: those given (as given
+        and normalised), the contact address, and those Charter's own step deleted (its
+        result)."""
+        region = self.manifest.policy.default_phone_region
+        found: dict[str, set[str]] = {"email": {str(self._open(row, "contact"))}}
+        for kind, value in self._open(row, "details").get("identities", {}).items():
+            if value is not None:  # checked when the request was filed
+                normalised = normalise_identity(IdentityKind(kind), value, region)
+                found.setdefault(kind, set()).update({str(value), normalised})
+        for step in connection.execute(
+            select(request_steps.c.seq, request_steps.c.result_sealed).where(
+                request_steps.c.request_id == row.id,
+                request_steps.c.system == CHARTER,
+                request_steps.c.action == "erase",
+                request_steps.c.result_sealed.is_not(None),
+            )
+        ):
+            result = Vault.open(
+                self._key(row), row.id, f"step:{step.seq}", bytes(step.result_sealed)
+            )
+            for kind, values in (result or {}).get("identities", {}).items():
+                found.setdefault(kind, set()).update(values)
+        return {kind: sorted(values) for kind, values in found.items()}
 
     def expire_packages(self) -> int:
         """Delete access packages whose link expired, and the key of their closed request."""
@@ -629,6 +658,8 @@ class RightsRunner:
                     delete(request_packages).where(request_packages.c.request_id == request_id)
                 )
                 shred(connection, request_id)
+        if expired:
+            self.store.checkpoint()  # no old page image keeps the packages or their keys
         return len(expired)
 
     # -- helpers --------------------------------------------------------------------------------

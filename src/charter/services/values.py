@@ -28,6 +28,15 @@ _ADDRESS_PARTS = frozenset({"line1", "line2", "city", "postal_code", "region", "
 _hasher = PasswordHasher()
 
 
+def printable(value: str, where: str) -> str:
+    """``value`` unless it holds control characters (tab and line breaks aside): they mean
+    nothing in a notice, a note, a language or a region, and PostgreSQL cannot store U+0000 at
+    all, so one would fail the write (a 500) where the caller should hear what is wrong."""
+    if _CONTROL.search(value):
+        raise InvalidValue(f"{where}: contains control characters")
+    return value
+
+
 def normalise_email(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise InvalidValue(f"{where}: must be an email address (a string)")
