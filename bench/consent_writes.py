@@ -179,7 +179,12 @@ def row_values() -> tuple[object, ...]:
     )
 
 
-def sqlite_baseline(path: Path, args: argparse.Namespace) -> Run:
+def sqlite_baseline(
+    path: Path, args: argparse.Namespace, rows_per_commit: int = 1, limit: int | None = None
+) -> Run:
+    """Plain sqlite3 connections with Charter's durability settings, each transaction
+    ``rows_per_commit`` INSERTs of a consent-event-shaped row."""
+
     def connect() -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=FULL"):
@@ -196,12 +201,13 @@ def sqlite_baseline(path: Path, args: argparse.Namespace) -> Run:
 
         def step() -> None:
             db.execute("BEGIN IMMEDIATE")
-            db.execute(sql, row_values())
+            for _ in range(rows_per_commit):
+                db.execute(sql, row_values())
             db.execute("COMMIT")
 
         return step
 
-    return hammer(args.threads, args.seconds, args.writes, work)
+    return hammer(args.threads, args.seconds, args.writes if limit is None else limit, work)
 
 
 def postgres_baseline(url: str, args: argparse.Namespace) -> Run:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import secrets
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from consent_writes import BASELINE_DDL, BASELINE_INSERT, MANIFEST, Run, hammer, row_values
+from consent_writes import MANIFEST, Run, hammer, sqlite_baseline
 from sqlalchemy import func, select
 
 from charter.bootstrap import initialise
@@ -67,32 +66,6 @@ def charter_run(settings: Settings, args: argparse.Namespace) -> tuple[Run, int,
     return run, asked, stored
 
 
-def sqlite_baseline(path: Path, args: argparse.Namespace, per_choice: int) -> Run:
-    def connect() -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=FULL"):
-            db.execute(f"PRAGMA {pragma}")
-        return db
-
-    setup = connect()
-    setup.execute(BASELINE_DDL.format(pk="INTEGER PRIMARY KEY", ts="TEXT"))
-    setup.close()
-    sql = BASELINE_INSERT.format(marks=", ".join("?" * 10))
-
-    def work(_n: int) -> Callable[[], None]:
-        db = connect()
-
-        def step() -> None:
-            db.execute("BEGIN IMMEDIATE")
-            for _ in range(per_choice):
-                db.execute(sql, row_values())
-            db.execute("COMMIT")
-
-        return step
-
-    return hammer(args.threads, args.seconds, 10**9, work)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=8)
@@ -107,7 +80,7 @@ def main() -> int:
             outbox_dir=folder / "outbox",
         )
         run, asked, stored = charter_run(settings, args)
-        baseline = sqlite_baseline(folder / "plain.db", args, asked)
+        baseline = sqlite_baseline(folder / "plain.db", args, asked, limit=10**9)
     rows = [
         (f"Charter: banner choices/s (first visits, {asked} events each)", run),
         (f"Baseline: BEGIN + {asked} INSERT + COMMIT/s", baseline),
