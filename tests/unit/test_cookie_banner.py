@@ -11,6 +11,8 @@ from charter.domain.cookie_banner import (
     ChoiceMethod,
     TcfSetup,
     Vendor,
+    answers,
+    cookie_value,
     remembered_until,
     resolve_choice,
     tc_model,
@@ -130,3 +132,19 @@ def test_accepting_everything_sets_legitimate_interest_of_the_vendors_claiming_i
 def test_no_publisher_segment_when_the_brand_pursues_no_tcf_purpose() -> None:
     setup = TcfSetup(300, 1, 1, "FR", frozenset(), SETUP.vendors)
     assert tc_model(setup, CATEGORIES, ALL_OFF, AT, "fr", customised=False).publisher is None
+
+
+def test_switching_off_what_was_given_is_a_withdrawal() -> None:
+    choice = {"functional": False, "analytics": True, "advertising": False}
+    recorded = answers(CATEGORIES, choice, {"site_preferences"}, gpc=True)
+    assert [(a.category.key, a.purpose, a.action, a.by_gpc) for a in recorded] == [
+        ("functional", "site_preferences", "withdraw", False),
+        ("analytics", "site_analytics", "give", False),
+        ("advertising", "personalised_advertising", "refuse", True),
+    ]
+
+
+def test_the_consent_cookie_holds_id_version_granted_and_expiry() -> None:
+    value = cookie_value("abc", "v1", {"analytics": True, "advertising": False}, AT)
+    assert value == f"1~abc~v1~analytics~{int(AT.timestamp())}"
+    assert cookie_value("abc", "v1", ALL_OFF, AT).split("~")[3] == ""

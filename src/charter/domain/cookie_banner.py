@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -103,6 +103,50 @@ def resolve_choice(
             if category.sale_or_sharing:
                 result[category.key] = False
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a choice records for one category asking for consent."""
+
+    category: BannerCategory
+    purpose: str
+    action: str  # give | withdraw | refuse
+    by_gpc: bool  # refused because of the GPC signal, not by a click
+
+
+def answers(
+    categories: Sequence[BannerCategory],
+    choice: Mapping[str, bool],
+    given: Set[str],
+    gpc: bool,
+) -> list[Answer]:
+    """One answer per category asking for consent. Switching off a purpose that was
+    ``given`` is a withdrawal (GDPR Art. 7(3)), not a refusal; a sale or sharing category off
+    under GPC is the signal's refusal."""
+    return [
+        Answer(
+            category,
+            category.purpose,
+            "give"
+            if choice[category.key]
+            else "withdraw"
+            if category.purpose in given
+            else "refuse",
+            gpc and category.sale_or_sharing,
+        )
+        for category in categories
+        if category.purpose is not None
+    ]
+
+
+def cookie_value(
+    cookie_id: str, config_version: str, choice: Mapping[str, bool], expires: dt.datetime
+) -> str:
+    """The first-party consent cookie the banner script reads back:
+    ``1~<cookie id>~<config version>~<granted categories joined by +>~<expiry, epoch s>``."""
+    granted = "+".join(key for key, on in choice.items() if on)
+    return f"1~{cookie_id}~{config_version}~{granted}~{int(expires.timestamp())}"
 
 
 def remembered_until(

@@ -25,6 +25,8 @@ from charter.domain.cookie_banner import (
     ChoiceMethod,
     TcfSetup,
     Vendor,
+    answers,
+    cookie_value,
     remembered_until,
     resolve_choice,
     tc_model,
@@ -111,6 +113,21 @@ class CookieBannerService:
             )
             for key, category in manifest.cookies.items()
         ]
+        self._by_key = {category.key: category for category in self.categories}
+        self._tcf = {
+            key: TcfSetup(
+                tcf.cmp_id,
+                tcf.cmp_version,
+                tcf.vendor_list_version,
+                tcf.publisher_country,
+                frozenset(tcf.publisher_purposes),
+                tuple(
+                    Vendor(v.id, v.category, frozenset(v.legitimate_interests)) for v in tcf.vendors
+                ),
+            )
+            for key, brand in manifest.brands.items()
+            if (tcf := brand.tcf) is not None
+        }
         self._config_versions = {brand: self._config_version(brand) for brand in manifest.brands}
         self._views: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
 
@@ -203,7 +220,7 @@ class CookieBannerService:
             "name": (translated and translated.name) or category.name,
             "description": (translated and translated.description) or category.description,
             "required": not category.consent_required,
-            "sale_or_sharing": next(c for c in self.categories if c.key == key).sale_or_sharing,
+            "sale_or_sharing": self._by_key[key].sale_or_sharing,
             "cookies": [_cookie(cookie, language, strings) for cookie in cookies],
             "tcf_purposes": sorted(category.tcf_purposes) if tcf else [],
             "tcf_vendors": [v.id for v in tcf.vendors if v.category == key] if tcf else [],
@@ -264,59 +281,38 @@ class CookieBannerService:
             raise InvalidValue("cookie_id must be 16-64 letters, digits, '-' or '_'")
         now = self.clock()
         outcome = resolve_choice(self.categories, method, choice.choices, choice.gpc)
-        given = self._given(brand, cookie_id)
         texts = {c["key"]: c for c in shown["categories"]}
-        asked = [c for c in self.categories if c.purpose is not None]
+        to_record = answers(self.categories, outcome, self._given(brand, cookie_id), choice.gpc)
         recorded = self.consents.record_all(
             [
                 ConsentRequest(
                     brand=brand,
-                    purpose=category.purpose,
-                    # Switching off what was given is a withdrawal (Art. 7(3)), not a refusal.
-                    action="give"
-                    if outcome[category.key]
-                    else "withdraw"
-                    if category.purpose in given
-                    else "refuse",
-                    method=(
-                        ConsentMethod.GPC
-                        if choice.gpc and category.sale_or_sharing
-                        else ConsentMethod.BANNER
-                    ).value,
-                    notice=_notice(shown["strings"], texts[category.key]),
+                    purpose=answer.purpose,
+                    action=answer.action,
+                    method=(ConsentMethod.GPC if answer.by_gpc else ConsentMethod.BANNER).value,
+                    notice=_notice(shown["strings"], texts[answer.category.key]),
                     channel=Channel.ANY.value,
                     identities={"cookie_id": cookie_id},
                     language=choice.language,
                     text_version=text_version,
                 )
-                for category in asked
-                if category.purpose is not None
+                for answer in to_record
             ]
         )
         receipts = {
-            category.key: self.receipts.url(event.event_id)
-            for category, event in zip(asked, recorded, strict=True)
+            answer.category.key: self.receipts.url(event.event_id)
+            for answer, event in zip(to_record, recorded, strict=True)
         }
         if choice.gpc and recorded:
             self.preferences.opt_out_of_sale(brand, recorded[0].subject_id)
         until = remembered_until(
             outcome, now, self.settings.refusal_months, self.settings.consent_months
         )
-        granted = "+".join(key for key, given in outcome.items() if given)
-        tcf = self.manifest.brands[brand].tcf
-        tc_string = None
-        if tcf is not None:
-            setup = TcfSetup(
-                tcf.cmp_id,
-                tcf.cmp_version,
-                tcf.vendor_list_version,
-                tcf.publisher_country,
-                frozenset(tcf.publisher_purposes),
-                tuple(
-                    Vendor(v.id, v.category, frozenset(v.legitimate_interests)) for v in tcf.vendors
-                ),
-            )
-            tc_string = encode(
+        setup = self._tcf.get(brand)
+        tc_string = (
+            None
+            if setup is None
+            else encode(
                 tc_model(
                     setup,
                     self.categories,
@@ -326,12 +322,12 @@ class CookieBannerService:
                     customised=method is ChoiceMethod.CUSTOMIZE,
                 )
             )
-        expires = int(until.timestamp())
+        )
         return RecordedChoice(
             cookie_id=cookie_id,
             choices=outcome,
-            cookie_value=f"1~{cookie_id}~{self._config_versions[brand]}~{granted}~{expires}",
-            max_age=expires - int(now.timestamp()),
+            cookie_value=cookie_value(cookie_id, self._config_versions[brand], outcome, until),
+            max_age=int(until.timestamp()) - int(now.timestamp()),
             expires_at=until.isoformat(),
             tc_string=tc_string,
             gpc_honoured=choice.gpc,

@@ -9,7 +9,7 @@ in the body (the script reads ``navigator.globalPrivacyControl``).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
@@ -17,6 +17,7 @@ from pydantic import Field
 from charter.api.auth import get_charter, require
 from charter.api.routes import gpc
 from charter.api.schemas import Body, ErrorOut
+from charter.domain.cookie_banner import ChoiceMethod
 from charter.domain.permissions import Permission
 from charter.facade import Charter
 from charter.services.cookie_banner import CookieChoice
@@ -30,7 +31,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 class ChoiceIn(Body):
     brand: str = Field(max_length=64)
-    method: Literal["accept_all", "reject_all", "customize", "close"] = Field(
+    method: ChoiceMethod = Field(
         description="The button used; closing the banner refuses like 'reject_all'."
     )
     choices: dict[str, bool] | None = Field(
