@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from charter.domain.consent import ConsentAction, ConsentRecord, switched_off
 from charter.domain.cookie_banner import (
     BannerCategory,
     ChoiceMethod,
@@ -134,14 +135,30 @@ def test_no_publisher_segment_when_the_brand_pursues_no_tcf_purpose() -> None:
     assert tc_model(setup, CATEGORIES, ALL_OFF, AT, "fr", customised=False).publisher is None
 
 
-def test_switching_off_what_was_given_is_a_withdrawal() -> None:
+def test_a_choice_gives_or_switches_off_each_category_asking() -> None:
     choice = {"functional": False, "analytics": True, "advertising": False}
-    recorded = answers(CATEGORIES, choice, {"site_preferences"}, gpc=True)
+    recorded = answers(CATEGORIES, choice, gpc=True)
     assert [(a.category.key, a.purpose, a.action, a.by_gpc) for a in recorded] == [
-        ("functional", "site_preferences", "withdraw", False),
+        ("functional", "site_preferences", "switch_off", False),
         ("analytics", "site_analytics", "give", False),
-        ("advertising", "personalised_advertising", "refuse", True),
+        ("advertising", "personalised_advertising", "switch_off", True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("current", "expected"),
+    [
+        (None, ConsentAction.REFUSED),
+        (ConsentRecord(ConsentAction.GIVEN, 1, AT), ConsentAction.WITHDRAWN),
+        (ConsentRecord(ConsentAction.RENEWED, 1, AT), ConsentAction.WITHDRAWN),
+        (ConsentRecord(ConsentAction.WITHDRAWN, 1, AT), ConsentAction.REFUSED),
+        (ConsentRecord(ConsentAction.REFUSED, 1, AT), ConsentAction.REFUSED),
+    ],
+)
+def test_switching_off_a_standing_consent_is_a_withdrawal(
+    current: ConsentRecord | None, expected: ConsentAction
+) -> None:
+    assert switched_off(current) is expected
 
 
 def test_the_consent_cookie_holds_id_version_granted_and_expiry() -> None:

@@ -92,3 +92,13 @@ def fold(events: Iterable[ConsentEvent]) -> dict[ConsentKey, ConsentRecord]:
     for event in sorted(events, key=lambda e: e.occurred_at):
         records = apply_event(records, event)
     return records
+
+
+def switched_off(current: ConsentRecord | None) -> ConsentAction:
+    """What turning a purpose off records: a withdrawal of a consent that stands (Art. 7(3)),
+    else a refusal."""
+    return (
+        ConsentAction.WITHDRAWN
+        if current is not None and current.granted
+        else ConsentAction.REFUSED
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -111,28 +111,21 @@ class Answer:
 
     category: BannerCategory
     purpose: str
-    action: str  # give | withdraw | refuse
-    by_gpc: bool  # refused because of the GPC signal, not by a click
+    action: str  # give | switch_off (the ledger: withdrawn if it stood, else refused)
+    by_gpc: bool  # off because of the GPC signal, not by a click
 
 
 def answers(
-    categories: Sequence[BannerCategory],
-    choice: Mapping[str, bool],
-    given: Set[str],
-    gpc: bool,
+    categories: Sequence[BannerCategory], choice: Mapping[str, bool], gpc: bool
 ) -> list[Answer]:
-    """One answer per category asking for consent. Switching off a purpose that was
-    ``given`` is a withdrawal (GDPR Art. 7(3)), not a refusal; a sale or sharing category off
-    under GPC is the signal's refusal."""
+    """One answer per category asking for consent: given, or switched off (which the ledger
+    records as a withdrawal of a consent that stood, GDPR Art. 7(3), else a refusal); a sale or
+    sharing category off under GPC is the signal's."""
     return [
         Answer(
             category,
             category.purpose,
-            "give"
-            if choice[category.key]
-            else "withdraw"
-            if category.purpose in given
-            else "refuse",
+            "give" if choice[category.key] else "switch_off",
             gpc and category.sale_or_sharing,
         )
         for category in categories

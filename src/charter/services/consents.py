@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
 
 from charter.domain.clock import Clock
-from charter.domain.consent import Channel, ConsentAction, ConsentEvent, ConsentMethod
+from charter.domain.consent import (
+    Channel,
+    ConsentAction,
+    ConsentEvent,
+    ConsentMethod,
+    switched_off,
+)
 from charter.domain.errors import InvalidInput, InvalidValue
 from charter.manifest.models import LegalBasis, Manifest
 from charter.services.brands import require_brand
@@ -26,6 +32,9 @@ ACTIONS = {
     "withdraw": ConsentAction.WITHDRAWN,
     "refuse": ConsentAction.REFUSED,
     "expire": ConsentAction.EXPIRED,  # Charter's own, when a consent outlives its term
+    # A switch turned off (a cookie banner): withdrawn if the consent stood, else refused,
+    # decided against the state locked in the writing transaction.
+    "switch_off": ConsentAction.REFUSED,
 }
 
 
@@ -148,7 +157,9 @@ class ConsentService:
             jurisdiction=request.jurisdiction,
             text_version=request.text_version,
         )
-        return _Pending(entry, notice, request.subject_id, hashed)
+        return _Pending(
+            entry, notice, request.subject_id, hashed, switch_off=request.action == "switch_off"
+        )
 
     def close(self) -> None:
         self._writer.close()
@@ -190,6 +201,16 @@ class ConsentService:
             if current not in states:
                 states.update(ledger.load_many([current], for_update=True))
             targets[index] = current
+        entries = [unit.entry for unit in group]
+        for index, (unit, target) in enumerate(zip(group, targets, strict=True)):
+            if unit.switch_off and target in states:
+                event = unit.entry.event
+                standing = states[target].decision.consents.get(
+                    (event.brand, event.purpose, event.channel)
+                )
+                entries[index] = replace(
+                    unit.entry, event=replace(event, action=switched_off(standing))
+                )
         notices = {
             unit.entry.notice_hash: unit
             for index, unit in enumerate(group)
@@ -198,23 +219,23 @@ class ConsentService:
         for digest, unit in notices.items():
             keep_notice(connection, digest, unit.notice, unit.entry.event.occurred_at)
         per_subject: dict[str, list[LedgerEntry]] = {}
-        for index, (unit, target) in enumerate(zip(group, targets, strict=True)):
+        for index, target in enumerate(targets):
             if index not in refused and target is not None:
-                per_subject.setdefault(target, []).append(unit.entry)
-        batch = [(sid, states[sid], entries) for sid, entries in per_subject.items()]
+                per_subject.setdefault(target, []).append(entries[index])
+        batch = [(sid, states[sid], pending) for sid, pending in per_subject.items()]
         now = max(unit.entry.event.occurred_at for unit in group)
         event_ids = {
             sid: iter(ids)
             for (sid, _, _), (_, ids) in zip(batch, ledger.record_many(batch, now), strict=True)
         }
         outcomes: list[list[RecordedConsent] | Exception] = [[] for _ in batches]
-        for index, (unit, target) in enumerate(zip(group, targets, strict=True)):
+        for index, target in enumerate(targets):
             done = outcomes[batch_of[index]]
             if index in refused or target is None:
                 outcomes[batch_of[index]] = refused[index]
             elif isinstance(done, list):
                 done.append(
-                    RecordedConsent(next(event_ids[target]), target, unit.entry.event.action)
+                    RecordedConsent(next(event_ids[target]), target, entries[index].event.action)
                 )
         return outcomes
 
@@ -227,3 +248,4 @@ class _Pending:
     notice: str
     subject_id: str | None
     hashed: Hashed | None
+    switch_off: bool = False

@@ -38,11 +38,10 @@ from charter.domain.tcf import TCF_POLICY_VERSION, encode
 from charter.manifest.models import Cookie, CookieCategory, Manifest
 from charter.services.brands import require_brand
 from charter.services.consents import ConsentRequest, ConsentService
-from charter.services.identify import find_or_create, hash_identities, locate
+from charter.services.identify import find_or_create, hash_identities
 from charter.services.preferences import PreferenceService
 from charter.services.receipts import ReceiptService
 from charter.services.rules import is_sale_or_sharing
-from charter.storage.ledger import Ledger
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 
@@ -282,7 +281,7 @@ class CookieBannerService:
         now = self.clock()
         outcome = resolve_choice(self.categories, method, choice.choices, choice.gpc)
         texts = {c["key"]: c for c in shown["categories"]}
-        to_record = answers(self.categories, outcome, self._given(brand, cookie_id), choice.gpc)
+        to_record = answers(self.categories, outcome, choice.gpc)
         recorded = self.consents.record_all(
             [
                 ConsentRequest(
@@ -333,22 +332,6 @@ class CookieBannerService:
             gpc_honoured=choice.gpc,
             receipts=receipts,
         )
-
-    def _given(self, brand: str, cookie_id: str) -> set[str]:
-        """The purposes this cookie id's person has consented to for the brand, now."""
-        hashed = hash_identities(
-            self.store.vault, {"cookie_id": cookie_id}, self.manifest.policy.default_phone_region
-        )
-        with self.store.read() as connection:
-            subject = locate(SubjectRepository(connection, self.store.vault), hashed)
-            if subject is None:
-                return set()
-            consents = Ledger(connection).load(subject).decision.consents
-        return {
-            purpose
-            for (owner, purpose, channel), record in consents.items()
-            if owner == brand and channel == Channel.ANY.value and record.granted
-        }
 
     def link(self, cookie_id: str, identities: Mapping[str, Any]) -> str:
         """Link a visitor's cookie id to the person signing in: their banner choices become
