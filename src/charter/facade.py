@@ -9,9 +9,18 @@ from charter.config import Settings
 from charter.domain.clock import Clock, system_clock
 from charter.domain.consent import ANY_CHANNEL
 from charter.domain.decisions import Decision
+from charter.domain.errors import InvalidValue, NotFound
 from charter.domain.permissions import Permission
+from charter.domain.requests import ReceivedVia, RequestType
 from charter.manifest import Manifest
 from charter.services.audit import AuditService
+from charter.services.brands import require_brand
+from charter.services.children import (
+    PARENT,
+    AwaitingParent,
+    ParentalConsentService,
+    ParentContact,
+)
 from charter.services.collection import (
     CollectionService,
     ConsentInput,
@@ -21,6 +30,7 @@ from charter.services.collection import (
 from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
 from charter.services.cookie_banner import CookieBannerService
 from charter.services.decisions import DecisionService
+from charter.services.identify import hash_identities, locate
 from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
 from charter.services.preferences import (
     MessageCheck,
@@ -29,12 +39,14 @@ from charter.services.preferences import (
     UnsubscribeLink,
 )
 from charter.services.receipts import ReceiptService
-from charter.services.requests import RequestService
+from charter.services.requests import RequestService, RequestView
 from charter.services.retention import RetentionService
 from charter.services.rights import RightsRunner
 from charter.services.staff import StaffService
 from charter.services.tokens import Caller, IssuedToken, TokenService
+from charter.services.values import printable
 from charter.storage.store import Store
+from charter.storage.subjects import SubjectRepository
 
 DEFAULT_BASE_URL = Settings.model_fields["public_base_url"].default
 DEFAULT_OUTBOX = Settings.model_fields["outbox_dir"].default
@@ -59,7 +71,6 @@ class Charter:
         self.manifest = manifest
         self.store = store
         self.clock = clock
-        self._collection = CollectionService(manifest, store, clock)
         self._tokens = TokenService(store, clock)
         self._consents = ConsentService(manifest, store, clock)
         self.decisions = DecisionService(manifest, store)
@@ -71,6 +82,8 @@ class Charter:
             manifest, store, clock, self._consents, self.preferences, self.receipts
         )
         self.outbox = Outbox(store, transport or DirectoryTransport(DEFAULT_OUTBOX), clock)
+        self.parents = ParentalConsentService(manifest, store, clock, self.outbox, public_base_url)
+        self._collection = CollectionService(manifest, store, clock, self.parents)
         self.requests = RequestService(
             manifest,
             store,
@@ -125,8 +138,14 @@ class Charter:
         identities: dict[str, Any],
         data: dict[str, Any] | None = None,
         consents: list[dict[str, str]] | None = None,
-    ) -> SubmissionReceipt:
-        """Collect a form submission at ``touchpoint`` (refused whole if anything is undeclared)."""
+        parent: dict[str, str | None] | None = None,
+        parental_consent: str | None = None,
+    ) -> SubmissionReceipt | AwaitingParent:
+        """Collect a form submission at ``touchpoint`` (refused whole if anything is undeclared).
+
+        A child's submission needing a parent's consent keeps nothing: with ``parent`` (an
+        e-mail) that parent is asked (``AwaitingParent``); once they confirm, the same submission
+        with ``parental_consent`` (the id) is kept."""
         return self._collection.submit(
             touchpoint,
             Submission(
@@ -134,8 +153,64 @@ class Charter:
                 identities=identities,
                 data=data or {},
                 consents=[ConsentInput(c["purpose"], c["notice"]) for c in consents or []],
+                parent=None if parent is None else ParentContact(**parent),  # type: ignore[arg-type]
+                parental_consent=parental_consent,
             ),
         )
+
+    def delete_child_data(self, consent_id: str, token: str) -> RequestView:
+        """A parent, through their link, has their child's data erased now, on every system."""
+        target = self.parents.erasure_target(consent_id, token)
+        request_id = self.requests.file_on_behalf(
+            kind=RequestType.ERASURE,
+            brand=target.brand,
+            subject_id=target.subject_id,
+            contact=target.parent_email,
+            via=ReceivedVia.PARENT_LINK,
+            actor=PARENT,
+            reason="parent_deletion",
+            note=f"a parent asked to delete their child's data (parental consent {consent_id})",
+        )
+        return self._run_now(request_id)
+
+    def cancel_child_registration(
+        self, *, brand: str, identities: dict[str, Any], actor: str, note: str
+    ) -> RequestView:
+        """Staff found that a child registered improperly: the account is cancelled and all
+        of the child's data erased at once, on every system, and the audit log says who did it
+        and why (the policy's promise). The parent, if one is on file, is told; else the child."""
+        require_brand(self.manifest, brand)
+        note = printable(note.strip(), "note")
+        if not note:
+            raise InvalidValue("note: say how the improper registration came to light")
+        hashed = hash_identities(
+            self.store.vault, identities, self.manifest.policy.default_phone_region
+        )
+        with self.store.read() as connection:
+            repo = SubjectRepository(connection, self.store.vault)
+            subject_id = locate(repo, hashed)
+            if subject_id is None:
+                raise NotFound("nobody is known by these identities", code="unknown_subject")
+            contact = self.parents.parent_of(connection, subject_id) or next(
+                (value for kind, value in repo.identities_of(subject_id) if kind == "email"),
+                self.manifest.policy.controller.email,
+            )
+        request_id = self.requests.file_on_behalf(
+            kind=RequestType.ERASURE,
+            brand=brand,
+            subject_id=subject_id,
+            contact=contact,
+            via=ReceivedVia.STAFF_ACTION,
+            actor=actor,
+            reason="improper_child_registration",
+            note=f"improper child registration: {note}",
+        )
+        return self._run_now(request_id)
+
+    def _run_now(self, request_id: str) -> RequestView:
+        self.rights.run(request_id)
+        self.outbox.deliver()
+        return self.requests.view(request_id)
 
     def record_consent(self, request: ConsentRequest) -> RecordedConsent:
         """Append one consent event (give, withdraw or refuse) for one purpose."""

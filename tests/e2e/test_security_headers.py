@@ -43,6 +43,7 @@ class Site:
     admin: str
     service: str
     unsubscribe_token: str
+    parent_link: str
 
     def visitors(self, base_url: str) -> dict[str, TestClient]:
         def client(**cookies: str) -> TestClient:
@@ -63,11 +64,13 @@ class Site:
             "request_id": self.request_id,
             "brand": next(iter(self.charter.manifest.brands)),
             "event_id": "1",
+            "consent_id": self.parent_link.split("/")[-1].split("?")[0],
         }
         url = re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), m.group(0)), path)
         queries = {
             "/v1/unsubscribe": f"?token={self.unsubscribe_token}",
             "/privacy/verify": f"?request={self.request_id}",
+            "/parental-consent/{consent_id}": "?" + self.parent_link.split("?")[1],
         }
         return url + queries.get(path, "")
 
@@ -93,6 +96,13 @@ def site(settings: Settings, charter: Charter) -> Site:
         NewRequest("access", "acme", {"email": "ann@example.org"})
     ).id
     verified = charter.requests.verify(request_id, code_for(settings.outbox_dir, request_id))
+    charter.submit(
+        "support",
+        brand="acme",
+        identities={"email": "kid@example.org"},
+        data={"date_of_birth": "2015-06-01"},
+        parent={"email": "parent@example.org"},
+    )
     return Site(
         create_app(settings, charter=charter),
         charter,
@@ -101,7 +111,17 @@ def site(settings: Settings, charter: Charter) -> Site:
         sessions["admin"],
         sessions["service"],
         charter.preferences.unsubscribe_token(str(uuid.uuid4()), "acme", "email"),
+        parent_link_in(settings.outbox_dir),
     )
+
+
+def parent_link_in(outbox: Path) -> str:
+    """The path and query of the link in the last mail to a parent."""
+    for path in sorted(outbox.glob("*.eml"), reverse=True):
+        found = re.search(r"http://\S+(/parental-consent/\S+)", path.read_text())
+        if found:
+            return found.group(1)
+    raise AssertionError("no mail to a parent")
 
 
 def get_routes(app: FastAPI) -> list[tuple[str, bool]]:
@@ -124,6 +144,8 @@ def walk(site: Site, base_url: str) -> Iterator[tuple[str, str, Response]]:
             paths = ["/assets/privacy.css"]
         if path == "/admin/requests/{request_id}":  # and its error page
             paths = [path, f"/admin/requests/{uuid.uuid4()}"]
+        if path == "/parental-consent/{consent_id}":  # a parent's page, and a wrong link's
+            paths = [path, f"/parental-consent/{uuid.uuid4()}"]
         for concrete in paths:
             for who, client in visitors.items():
                 yield concrete, who, client.get(site.url(concrete))
@@ -162,9 +184,11 @@ def test_every_html_page_carries_the_security_headers(site: Site) -> None:
             problems.append(f"{where}: a style= attribute")
     assert problems == []
     declared = {path for path, html in get_routes(site.app) if html}
-    seen = {re.sub(r"/[0-9a-f-]{36}", "/{request_id}", p) for p in html_paths}
+    ids = re.compile(r"/([0-9a-f-]{36}|\{request_id\}|\{consent_id\})(?=/|$)")
+    seen = {ids.sub("/{id}", p) for p in html_paths}
+    declared = {ids.sub("/{id}", p) for p in declared}
     assert declared - seen - {"/demo/{brand}"} == set(), "HTML routes never answered a page"
-    assert {"/demo/{brand}", "/policy", "/admin", "/privacy/requests/{request_id}"} <= declared
+    assert {"/demo/{brand}", "/policy", "/admin", "/privacy/requests/{id}"} <= declared
     assert {200, 401, 403, 404} <= statuses  # pages, and the refusal and error pages
 
 

@@ -15,7 +15,7 @@ from charter.storage.ledger import consent_slice, decision_state, project
 # Names that are prefixes of one another, so that a search for one must not find the other.
 BRANDS = ("akkord", "akkord_pro", "nova")
 PURPOSES = ("surveys", "surveys_extra", "marketing")
-CHANNELS = ("any", "email", "sms")
+CHANNELS = ("any", "email", "sms", "parent")
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 records = st.builds(
@@ -33,7 +33,6 @@ states = st.builds(
     objections=st.frozensets(st.sampled_from((*PURPOSES, MARKETING_OBJECTION))),
     restricted=st.booleans(),
     minor=st.booleans(),
-    parental_consent=st.booleans(),
 )
 rules = st.builds(
     PurposeRule,
@@ -73,7 +72,6 @@ def test_the_whole_index_holds_every_record(state: SubjectState) -> None:
         state.restricted,
         state.minor,
     )
-    assert restored.parental_consent == state.parental_consent
 
 
 def test_a_slice_takes_only_its_brand_and_purpose() -> None:

@@ -44,6 +44,17 @@ def consented(
     return SubjectState(consents={(brand, "newsletter", channel): record}, **state)  # type: ignore[arg-type]
 
 
+def with_parent(
+    state: SubjectState, action: ConsentAction = ConsentAction.GIVEN, version: int = 2
+) -> SubjectState:
+    """``state`` plus a parent's consent to the newsletter of acme (the ledger's parent channel)."""
+    consents = {
+        **state.consents,
+        ("acme", "newsletter", "parent"): ConsentRecord(action, version, AT),
+    }
+    return SubjectState(consents=consents, minor=state.minor)
+
+
 LI = {"basis": "legitimate_interest", "key": "analytics", "marketing": False}
 
 
@@ -59,7 +70,29 @@ LI = {"basis": "legitimate_interest", "key": "analytics", "marketing": False}
         (rule(), consented(minor=True), [], "acme", "child_without_parental_consent"),
         (
             rule(minors="excluded"),
-            consented(minor=True, parental_consent=True),
+            with_parent(consented(minor=True)),
+            [],
+            "acme",
+            "child_without_parental_consent",
+        ),
+        (
+            rule(),
+            with_parent(consented(minor=True), ConsentAction.WITHDRAWN),
+            [],
+            "acme",
+            "child_without_parental_consent",
+        ),
+        (
+            rule(),
+            with_parent(consented(minor=True), version=1),
+            [],
+            "acme",
+            "child_without_parental_consent",
+        ),
+        (rule(), with_parent(SubjectState(minor=True)), [], "acme", "no_consent"),
+        (
+            rule(**LI),
+            with_parent(SubjectState(minor=True)),
             [],
             "acme",
             "child_without_parental_consent",
@@ -72,7 +105,8 @@ LI = {"basis": "legitimate_interest", "key": "analytics", "marketing": False}
         (rule(), consented(version=1), [], "acme", "consent_outdated"),
         (rule(), consented(), ["user.contact.email"], "acme", "ok"),
         (rule(), consented(ConsentAction.RENEWED, version=3), [], "acme", "ok"),
-        (rule(), consented(minor=True, parental_consent=True), [], "acme", "ok"),
+        (rule(), with_parent(consented(minor=True)), [], "acme", "ok"),
+        (rule(minors="allowed"), consented(minor=True), [], "acme", "ok"),
         (rule(**LI), SubjectState(), ["user.name"], "acme", "ok"),
         (rule(**LI), SubjectState(objections=frozenset({"analytics"})), [], "acme", "objected"),
         (rule(**LI), SubjectState(objections=frozenset({MARKETING_OBJECTION})), [], "acme", "ok"),

@@ -12,6 +12,7 @@ from charter import __version__
 from charter.api import errors
 from charter.api.limits import BodySizeLimit
 from charter.api.routes import (
+    children,
     collection,
     consents,
     cookies,
@@ -25,7 +26,7 @@ from charter.api.routes import (
 from charter.config import Settings
 from charter.facade import Charter
 from charter.jobs.worker import Worker
-from charter.web import admin, banner, privacy, styles
+from charter.web import admin, banner, parents, privacy, styles
 from charter.web.ratelimit import IDENTITY_WINDOW_SECONDS, SlidingWindow
 from charter.web.security import SecurityHeaders
 
@@ -80,7 +81,9 @@ def create_app(
     app.include_router(unsubscribe.router)
     app.include_router(gpc.router)
     app.include_router(requests.router)
+    app.include_router(children.router)
     app.include_router(privacy.router)
+    app.include_router(parents.router)
     app.include_router(admin.router)
     app.include_router(banner.router)
     app.include_router(styles.router)

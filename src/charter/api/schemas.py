@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -22,6 +23,18 @@ class ConsentIn(Body):
     notice: str = Field(max_length=20_000, description="The exact text shown beside the checkbox.")
 
 
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class ParentIn(Body):
+    email: str = Field(
+        max_length=320,
+        description="The parent's or guardian's e-mail: all that is kept until they answer.",
+    )
+    name: str | None = Field(default=None, max_length=200, description="For the greeting.")
+    language: str | None = Field(default=None, max_length=16)
+
+
 class SubmissionIn(Body):
     brand: str = Field(max_length=64)
     identities: dict[str, Any] = Field(
@@ -29,6 +42,17 @@ class SubmissionIn(Body):
     )
     data: dict[str, Any] = Field(default_factory=dict, description="Declared fields only.")
     consents: list[ConsentIn] = Field(default_factory=list, max_length=50)
+    parent: ParentIn | None = Field(
+        default=None,
+        description="For a person under the child age: the parent to ask (answer 202). "
+        "Ignored for adults and for children whose parent already consented.",
+    )
+    parental_consent: str | None = Field(
+        default=None,
+        pattern=UUID_PATTERN,
+        description="The id of the parent's confirmed consent, when sending a child's "
+        "submission again.",
+    )
 
 
 class StoredOut(BaseModel):
@@ -42,6 +66,28 @@ class SubmissionOut(BaseModel):
     submission_id: str
     stored: list[StoredOut]
     consents: list[str] = Field(description="Purposes whose consent was recorded.")
+
+
+class AwaitingParentOut(BaseModel):
+    status: Literal["awaiting_parental_consent"]
+    parental_consent_id: str = Field(
+        description="Poll GET /v1/parental-consents/{id}; once confirmed, send the submission "
+        "again with it as parental_consent."
+    )
+    expires_at: dt.datetime = Field(description="When the request lapses if nobody answers.")
+    purposes: list[str] = Field(description="What the parent is asked to consent to.")
+
+
+class ParentalConsentOut(BaseModel):
+    id: str
+    brand: str
+    touchpoint: str
+    status: str = Field(description="pending, confirmed, used or withdrawn.")
+    purposes: list[str]
+    allowed_consents: list[str] = Field(description="Optional uses the parent allowed.")
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None
+    expires_at: dt.datetime
 
 
 class FieldOut(BaseModel):

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 ANY_CHANNEL = "any"
+PARENT_CHANNEL = "parent"
+"""The channel of a parent's consent to a purpose for their child (Art. 8): written only when a
+parent confirms through the link e-mailed to them (``charter.services.children``)."""
 
 
 class ConsentAction(StrEnum):
@@ -31,7 +34,7 @@ class ConsentMethod(StrEnum):
     BANNER = "banner"
     EMAIL_LINK = "email_link"
     API = "api"
-    PARENTAL = "parental"
+    PARENTAL_EMAIL = "parental_email"  # a parent confirmed through a link e-mailed to them
     GPC = "gpc"
     EXPIRY = "expiry"  # the consent's term ran out (a cookie banner's 13 months)
 
@@ -42,6 +45,7 @@ class Channel(StrEnum):
     SMS = "sms"
     POST = "post"
     WEB = "web"
+    PARENT = PARENT_CHANNEL
 
 
 GRANTING = frozenset({ConsentAction.GIVEN, ConsentAction.RENEWED})

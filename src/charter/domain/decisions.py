@@ -8,8 +8,9 @@ Checks run in a fixed order and the first that fails gives the reason:
 4. ``restricted`` — processing is restricted (Art. 18): only storage and legal claims go on.
 5. ``objected`` — the person objected to this purpose (Art. 21(1)), or to direct marketing,
    which is absolute (Art. 21(2)-(3)) and blocks every marketing purpose, profiling included.
-6. ``child_without_parental_consent`` — a person under the child age, for a purpose that needs
-   a parent's consent (Art. 8) or excludes minors.
+6. ``child_without_parental_consent`` — a person under the child age, for a purpose that
+   excludes minors, or that needs a parent's consent (Art. 8) and has none standing for that
+   brand and purpose (the ledger's ``parent`` channel, ``charter.domain.children``).
 7. For consent purposes: ``no_consent`` (never given, refused or expired),
    ``consent_withdrawn``, ``consent_outdated`` (given to an earlier purpose version).
 8. ``ok``.
@@ -23,7 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentKey, ConsentRecord
+from charter.domain.consent import (
+    ANY_CHANNEL,
+    PARENT_CHANNEL,
+    ConsentAction,
+    ConsentKey,
+    ConsentRecord,
+)
 
 MARKETING_OBJECTION = "*marketing*"
 """Objection key meaning "no direct marketing of any kind" (Art. 21(2))."""
@@ -47,7 +54,6 @@ class SubjectState:
     objections: frozenset[str] = frozenset()
     restricted: bool = False
     minor: bool = False
-    parental_consent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,17 @@ def consent_reason(
     return "ok"
 
 
+def _parent_consents(
+    consents: Mapping[ConsentKey, ConsentRecord], brand: str, rule: PurposeRule
+) -> bool:
+    record = consents.get((brand, rule.key, PARENT_CHANNEL))
+    return (
+        record is not None
+        and record.action in (ConsentAction.GIVEN, ConsentAction.RENEWED)
+        and record.purpose_version >= rule.version
+    )
+
+
 def decide(
     rule: PurposeRule | None,
     state: SubjectState | None,
@@ -130,14 +147,14 @@ def decide(
         or (rule.marketing and MARKETING_OBJECTION in objections)
     ):
         return _decision(basis, "objected")
+    consents = state.consents
     if state.minor and (
         rule.minors == "excluded"
-        or (rule.minors == "parental_consent" and not state.parental_consent)
+        or (rule.minors == "parental_consent" and not _parent_consents(consents, brand, rule))
     ):
         return _decision(basis, "child_without_parental_consent")
     if basis != "consent":
         return _decision(basis, "ok")
-    consents = state.consents
     record = consents.get((brand, rule.key, channel))
     if record is None and channel != ANY_CHANNEL:
         record = consents.get((brand, rule.key, ANY_CHANNEL))

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     READ_REQUESTS = "read_requests"
     FILE_REQUEST = "file_request"
     DECIDE_REQUEST = "decide_request"
+    CANCEL_CHILD_REGISTRATION = "cancel_child_registration"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -54,6 +55,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     ),
     Permission.FILE_REQUEST: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.SUPPORT}),
     Permission.DECIDE_REQUEST: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    # Erases a person at once, with no verification or approval step: the privacy team's act.
+    Permission.CANCEL_CHILD_REGISTRATION: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
 }
 
 

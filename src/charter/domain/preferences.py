@@ -172,7 +172,6 @@ def merge_records(kept: SubjectRecord, merged: SubjectRecord) -> SubjectRecord:
             objections=a.objections | b.objections,
             restricted=a.restricted or b.restricted,
             minor=a.minor or b.minor,
-            parental_consent=a.parental_consent or b.parental_consent,
         ),
         unsubscribed=kept.unsubscribed | merged.unsubscribed,
         sale_opt_out=kept.sale_opt_out or merged.sale_opt_out,

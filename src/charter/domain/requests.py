@@ -48,6 +48,8 @@ class ReceivedVia(StrEnum):
     LETTER = "letter"
     PHONE = "phone"
     IN_PERSON = "in_person"
+    PARENT_LINK = "parent_link"  # a parent, through the link of their consent for a child
+    STAFF_ACTION = "staff_action"  # the privacy team acting on what it learned
 
 
 TERMINAL = frozenset({RequestStatus.COMPLETED, RequestStatus.REJECTED})

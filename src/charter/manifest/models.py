@@ -92,6 +92,13 @@ class Policy(Model):
     response_deadline_days: int = Field(default=30, ge=1, le=90)
     extension_days: int = Field(default=60, ge=0, le=90)
     child_age: int = Field(default=18, ge=13, le=21)
+    parental_consent_days: int = Field(
+        default=14,
+        ge=1,
+        le=60,
+        description="Days a parent has to answer, and the service to use the consent, before "
+        "the parent's contact is deleted.",
+    )
     sells_personal_data: bool = False
     supervisory_authority_url: str | None = None
     approval_required: list[RequestType] = Field(

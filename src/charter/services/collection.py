@@ -5,6 +5,12 @@ an undeclared identity or field, a value of the wrong type, a consent the touchp
 offer, or a payment card number anywhere refuses the submission and leaves the store as it was.
 The person is found by any identity already known; when the identities given belong to two
 subjects, those are linked into one (the oldest survives and the others become aliases).
+
+A child (a birth date or age given now, or a subject already known as one) is admitted only as
+``charter.domain.children`` says: refused where a purpose excludes minors; where a purpose needs
+a parent's consent the ledger does not hold, the submission keeps nothing and, given a
+``parent`` contact, asks that parent (``charter.services.children``); sent again with the
+confirmed ``parental_consent`` id, it is kept with the parent's consent in the ledger.
 """
 
 from __future__ import annotations
@@ -14,17 +20,35 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from charter.domain.cards import refuse_card_data
 from charter.domain.categories import covered_by_any
-from charter.domain.children import BIRTH_DATE, age_on
+from charter.domain.children import (
+    AGE,
+    BIRTH_DATE,
+    PurposeMinors,
+    admit_child,
+    age_on,
+    birth_date_problem,
+    is_child,
+    parent_granted,
+)
 from charter.domain.clock import Clock
 from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentEvent, ConsentMethod
+from charter.domain.decisions import SubjectState
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, UndeclaredField
-from charter.manifest.models import IDENTITY_CATEGORIES, IdentityKind, Manifest, Touchpoint
+from charter.manifest.models import (
+    IDENTITY_CATEGORIES,
+    IdentityKind,
+    LegalBasis,
+    Manifest,
+    Touchpoint,
+)
 from charter.services.brands import require_brand
-from charter.services.identify import Hashed, find_or_create, hash_identities
+from charter.services.children import AwaitingParent, ParentalConsentService, ParentContact
+from charter.services.identify import Hashed, find_or_create, hash_identities, locate
 from charter.services.values import printable, validate_field
 from charter.storage.ledger import Ledger, LedgerEntry
 from charter.storage.store import Store
@@ -43,6 +67,10 @@ class Submission:
     identities: dict[str, Any]
     data: dict[str, Any] = field(default_factory=dict)
     consents: list[ConsentInput] = field(default_factory=list)
+    parent: ParentContact | None = None
+    """Whom to ask when the person is a child without the parent's consent needed here."""
+    parental_consent: str | None = None
+    """The id of a parent's confirmed consent, when sending a child's submission again."""
 
 
 @dataclass(frozen=True)
@@ -74,12 +102,17 @@ def notice_hash(text: str) -> str:
 
 
 class CollectionService:
-    def __init__(self, manifest: Manifest, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, manifest: Manifest, store: Store, clock: Clock, parents: ParentalConsentService
+    ) -> None:
         self.manifest = manifest
         self.store = store
         self.clock = clock
+        self.parents = parents
 
-    def submit(self, touchpoint_key: str, submission: Submission) -> SubmissionReceipt:
+    def submit(
+        self, touchpoint_key: str, submission: Submission
+    ) -> SubmissionReceipt | AwaitingParent:
         touchpoint = self.manifest.touchpoints.get(touchpoint_key)
         if touchpoint is None:
             raise NotFound(
@@ -87,11 +120,14 @@ class CollectionService:
             )
         checked = self._check(touchpoint_key, touchpoint, submission)
         try:
-            return self._write(touchpoint_key, submission, checked)
+            result = self._write(touchpoint_key, touchpoint, submission, checked)
         except IntegrityError:
             # Another request created one of these identities at the same moment; now it exists,
             # so a second attempt links to it instead of colliding.
-            return self._write(touchpoint_key, submission, checked)
+            result = self._write(touchpoint_key, touchpoint, submission, checked)
+        if isinstance(result, AwaitingParent):
+            self.parents.outbox.deliver()
+        return result
 
     def _purposes_for(self, touchpoint: Touchpoint, category: str) -> list[str]:
         return [
@@ -169,18 +205,104 @@ class CollectionService:
         return _Checked(identities, values, consents, stored, self._minor(values))
 
     def _minor(self, values: list[NewValue]) -> bool | None:
-        """Whether a birth date collected here makes the person a child today (None: no date)."""
+        """Whether a birth date or age collected here makes the person a child today (None:
+        neither is collected)."""
+        today = self.clock().date()
+        child_age = self.manifest.policy.child_age
         for value in values:
             if value.category == BIRTH_DATE:
                 born = dt.date.fromisoformat(value.value)
-                return age_on(born, self.clock().date()) < self.manifest.policy.child_age
+                problem = birth_date_problem(born, today)
+                if problem:
+                    raise InvalidValue(f"data.{value.field}: {value.value} {problem}")
+                return is_child(age_on(born, today), child_age)
+            if value.category == AGE:
+                if not isinstance(value.value, int) or not 0 <= value.value <= 130:
+                    raise InvalidValue(f"data.{value.field}: an age in whole years, 0 to 130")
+                return is_child(value.value, child_age)
         return None
 
-    def _write(self, key: str, submission: Submission, checked: _Checked) -> SubmissionReceipt:
+    def _admit_child(
+        self,
+        connection: Connection,
+        key: str,
+        touchpoint: Touchpoint,
+        submission: Submission,
+        checked: _Checked,
+        known: SubjectState | None,
+        now: dt.datetime,
+    ) -> list[LedgerEntry] | AwaitingParent:
+        """A child's submission: refused, sent to a parent, or kept with the ledger entries of
+        the parent's consent it uses (none when the ledger already holds what is needed)."""
+        asked = [consent.purpose for consent, _ in checked.consents]
+        granted = parent_granted(known.consents, submission.brand) if known else frozenset()
+        admission = admit_child(self._minors_rules(touchpoint), asked, granted)
+        if admission.excluded:
+            raise InvalidInput(
+                f"the person is under {self.manifest.policy.child_age}, and "
+                f"{', '.join(admission.excluded)} takes no data of children; nothing was stored",
+                code="child_not_allowed",
+            )
+        if not admission.parent_needed:
+            return []
+        if submission.parental_consent is not None:
+            return self.parents.use(
+                connection,
+                submission.parental_consent,
+                brand=submission.brand,
+                touchpoint=key,
+                needed=admission.parent_needed,
+                consents_asked=asked,
+                now=now,
+            )
+        if submission.parent is not None:
+            consent_purposes = set(touchpoint.consent_purposes)
+            return self.parents.ask(
+                connection,
+                brand=submission.brand,
+                touchpoint=key,
+                purposes=[p for p in admission.parent_needed if p not in consent_purposes],
+                parent=submission.parent,
+                now=now,
+            )
+        raise InvalidInput(
+            f"the person is under {self.manifest.policy.child_age}: "
+            f"{', '.join(admission.parent_needed)} need a parent's consent. Send the parent's "
+            "e-mail as 'parent' to ask for it; nothing was stored",
+            code="parental_consent_required",
+        )
+
+    def _minors_rules(self, touchpoint: Touchpoint) -> list[PurposeMinors]:
+        return [
+            PurposeMinors(
+                key,
+                self.manifest.purposes[key].legal_basis is LegalBasis.CONSENT,
+                self.manifest.purposes[key].minors.value,
+            )
+            for key in touchpoint.purposes
+        ]
+
+    def _write(
+        self, key: str, touchpoint: Touchpoint, submission: Submission, checked: _Checked
+    ) -> SubmissionReceipt | AwaitingParent:
         now = self.clock()
         policy = self.manifest.policy
         with self.store.write() as connection:
             repo = SubjectRepository(connection, self.store.vault)
+            ledger = Ledger(connection)
+            known = locate(repo, checked.identities)
+            known_state = ledger.load(known).decision if known is not None else None
+            minor = checked.minor
+            if minor is None and known_state is not None:
+                minor = known_state.minor
+            parent_entries: list[LedgerEntry] = []
+            if minor:
+                admitted = self._admit_child(
+                    connection, key, touchpoint, submission, checked, known_state, now
+                )
+                if isinstance(admitted, AwaitingParent):
+                    return admitted  # commits the parent's contact only
+                parent_entries = admitted
             subject_id = find_or_create(repo, checked.identities, now)
             submission_id = repo.record_submission(
                 subject_id,
@@ -212,7 +334,11 @@ class CollectionService:
                         submission_id=submission_id,
                     )
                 )
-            ledger = Ledger(connection)
+            if parent_entries:
+                assert submission.parental_consent is not None  # set with parent_entries
+                self.parents.attach(connection, submission.parental_consent, subject_id)
+                parents = [replace(e, submission_id=submission_id) for e in parent_entries]
+                entries = parents + entries
             record, _ = ledger.record_consents(subject_id, entries, now)
             if checked.minor is not None and checked.minor != record.decision.minor:
                 record = replace(record, decision=replace(record.decision, minor=checked.minor))

@@ -98,6 +98,12 @@ class ConsentService:
                 f"method must be one of {', '.join(m.value for m in ConsentMethod)} and channel "
                 f"one of {', '.join(c.value for c in Channel)}"
             ) from None
+        if request.method == ConsentMethod.PARENTAL_EMAIL or request.channel == Channel.PARENT:
+            raise InvalidInput(
+                "a parent's consent is recorded only when the parent confirms through the link "
+                "Charter e-mails them (ask for it with a submission's 'parent')",
+                code="parental_consent_by_email_only",
+            )
         if request.touchpoint is not None and request.touchpoint not in manifest.touchpoints:
             raise InvalidInput(f"no touchpoint '{request.touchpoint}'", code="unknown_touchpoint")
         for where, text in (

@@ -31,7 +31,7 @@ _METHODS = {
     "banner": "cookie banner",
     "email_link": "link in an email",
     "api": "recorded through the API by the controller's systems",
-    "parental": "given by a parent or guardian",
+    "parental_email": "confirmed by a parent or guardian through a link e-mailed to them",
     "gpc": "Global Privacy Control browser signal",
 }
 

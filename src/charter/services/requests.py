@@ -65,6 +65,7 @@ from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import (
+    identities,
     request_events,
     request_packages,
     request_steps,
@@ -178,6 +179,8 @@ class RequestService:
                 f"type must be one of {', '.join(t.value for t in RequestType)}; received_via "
                 f"one of {', '.join(v.value for v in ReceivedVia)}"
             ) from None
+        if via in (ReceivedVia.PARENT_LINK, ReceivedVia.STAFF_ACTION):
+            raise InvalidValue(f"received_via: '{via.value}' is set by Charter only")
         require_brand(self.manifest, new.brand)
         for where, text in (("jurisdiction", new.jurisdiction), ("language", new.language)):
             if text is not None:
@@ -285,6 +288,80 @@ class RequestService:
             )
         self.outbox.deliver()
         return Received(request_id, RequestStatus.AWAITING_VERIFICATION.value, due.due_at)
+
+    def file_on_behalf(
+        self,
+        *,
+        kind: RequestType,
+        brand: str,
+        subject_id: str,
+        contact: str,
+        via: ReceivedVia,
+        actor: str,
+        reason: str,
+        note: str,
+    ) -> str:
+        """Record a request already verified by how it arrived (a parent's own link, a staff
+        action), so that it runs now: no code to confirm, no approval to wait for (the act that
+        files it is the decision). The person on ``contact`` is told when it is done; the audit log
+        records who filed it and ``reason`` (a code, never the ``note``, which may name people)."""
+        now = self.clock()
+        rule = rule_for(None)
+        due = deadlines(rule, now, self.manifest.policy.response_deadline_days)
+        request_id = str(uuid.uuid4())
+        data_key = Vault.new_data_key()
+        with self.store.write() as connection:
+            hashes = connection.execute(
+                select(identities.c.kind, identities.c.lookup_hash).where(
+                    identities.c.subject_id == subject_id
+                )
+            ).all()
+            connection.execute(
+                insert(rights_requests).values(
+                    id=request_id,
+                    type=kind.value,
+                    brand=brand,
+                    status=RequestStatus.VERIFIED.value,
+                    received_via=via.value,
+                    jurisdiction=None,
+                    deadline_rule=rule.key,
+                    received_at=now,
+                    confirm_by=due.confirm_by,
+                    legal_due_at=due.legal_due_at,
+                    due_at=due.due_at,
+                    verified_at=now,
+                    approval_required=False,
+                    identity_hashes=sorted(
+                        f"{found.kind}:{bytes(found.lookup_hash).hex()}" for found in hashes
+                    ),
+                    subject_id=subject_id,
+                    key_wrapped=self.store.vault.wrap(request_id, data_key),
+                    contact_sealed=Vault.seal(data_key, request_id, "contact", contact),
+                    details_sealed=Vault.seal(
+                        data_key, request_id, "details", {"details": {}, "identities": {}}
+                    ),
+                    failed_attempts=0,
+                    reminders_sent=[],
+                )
+            )
+            status = RequestStatus.VERIFIED
+            record_event(connection, request_id, now, "received", status, actor, note)
+            record_event(connection, request_id, now, "verified", status, actor, f"via {via.value}")
+            append_audit(
+                connection,
+                at=now,
+                actor=audit_actor(actor),
+                action="request.filed",
+                target=request_id,
+                details={
+                    "type": kind.value,
+                    "brand": brand,
+                    "via": via.value,
+                    "reason": reason,
+                    "subject_id": subject_id,
+                },
+            )
+        return request_id
 
     def resend_code(self, request_id: str) -> None:
         """A new code (the old one stops working), at most once per ``resend_interval``."""

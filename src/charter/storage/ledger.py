@@ -5,16 +5,16 @@ transaction, so a committed event is always reflected, and an acknowledged write
 crash (SQLite ``synchronous=FULL``, PostgreSQL's WAL). The state is stored as small JSON:
 
     {"v": 1, "c": [[brand, purpose, channel, action, version, at], ...],
-     "o": [objected purpose keys], "r": restricted, "m": minor, "p": parental consent,
+     "o": [objected purpose keys], "r": restricted, "m": minor,
      "u": [[brand, channel] unsubscribed], "g": sale/sharing opt-out (GPC)}
 
 Beside it, in a narrow table (``decision_states``), the projection decisions read
-(``project``), so that a decision parses no JSON: ``flags`` (1 restricted, 2 minor,
-4 parental consent), ``objections`` (objected keys joined by spaces, or NULL) and
-``consent_index``, one `` brand/purpose/channel=action/version`` entry per consent record,
-sorted, so that the
-records of one brand and purpose are adjacent and found with one string search. Keys are
-manifest keys (``[a-z0-9_]``) and channel names, so the separators never occur inside them.
+(``project``), so that a decision parses no JSON: ``flags`` (1 restricted, 2 minor; a parent's
+consent is a consent record on the ``parent`` channel), ``objections`` (objected keys joined by
+spaces, or NULL) and ``consent_index``, one `` brand/purpose/channel=action/version`` entry per
+consent record, sorted, so that the records of one brand and purpose are adjacent and found
+with one string search. Keys are manifest keys (``[a-z0-9_]``) and channel names, so the
+separators never occur inside them.
 """
 
 from __future__ import annotations
@@ -98,14 +98,13 @@ def decode(document: dict[str, Any] | None) -> SubjectRecord:
             objections=frozenset(document.get("o", [])),
             restricted=bool(document.get("r", False)),
             minor=bool(document.get("m", False)),
-            parental_consent=bool(document.get("p", False)),
         ),
         unsubscribed=frozenset((b, c) for b, c in document.get("u", [])),
         sale_opt_out=bool(document.get("g", False)),
     )
 
 
-RESTRICTED, MINOR, PARENTAL_CONSENT = 1, 2, 4
+RESTRICTED, MINOR = 1, 2
 # Decisions read a consent's action and version, never its time; the projection leaves it out.
 _UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -113,11 +112,7 @@ _UNDATED = dt.datetime.min.replace(tzinfo=dt.UTC)
 def project(state: SubjectRecord) -> dict[str, Any]:
     """The decision columns of ``state`` (see the module docstring)."""
     decision = state.decision
-    flags = (
-        (RESTRICTED if decision.restricted else 0)
-        | (MINOR if decision.minor else 0)
-        | (PARENTAL_CONSENT if decision.parental_consent else 0)
-    )
+    flags = (RESTRICTED if decision.restricted else 0) | (MINOR if decision.minor else 0)
     index = "".join(
         f" {brand}/{purpose}/{channel}={record.action.value}/{record.purpose_version}"
         for (brand, purpose, channel), record in sorted(decision.consents.items())
@@ -158,7 +153,6 @@ def decision_state(flags: int, objections: str | None, consents: str) -> Subject
         objections=frozenset(objections.split()) if objections else frozenset(),
         restricted=bool(flags & RESTRICTED),
         minor=bool(flags & MINOR),
-        parental_consent=bool(flags & PARENTAL_CONSENT),
     )
 
 
@@ -180,7 +174,6 @@ def encode(state: SubjectRecord) -> dict[str, Any]:
         "o": sorted(decision.objections),
         "r": decision.restricted,
         "m": decision.minor,
-        "p": decision.parental_consent,
         "u": sorted([brand, channel] for brand, channel in state.unsubscribed),
         "g": state.sale_opt_out,
     }

@@ -16,6 +16,7 @@ from charter.storage.tables import (
     consent_events,
     identities,
     notices,
+    parental_consents,
     personal_values,
     preference_events,
     subject_aliases,
@@ -134,7 +135,7 @@ class SubjectRepository:
                         .where(table.c.id == row.id)
                         .values(subject_id=survivor, value_sealed=resealed)
                     )
-            for table in (submissions, consent_events, preference_events):
+            for table in (submissions, consent_events, preference_events, parental_consents):
                 self.connection.execute(
                     update(table).where(table.c.subject_id == other).values(subject_id=survivor)
                 )

@@ -385,3 +385,31 @@ audit_head = Table(
 )
 """One row (id 1): the last audit event's seq and hash (0 and 64 zeros for an empty log).
 Appends lock it, so concurrent appends chain one after another on both databases."""
+
+parental_consents = Table(
+    "parental_consents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("brand", String(64), nullable=False),
+    Column("touchpoint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("purposes", JSON, nullable=False),
+    Column("offered_consents", JSON, nullable=False),
+    Column("allowed_consents", JSON, nullable=False),
+    Column("notice_hash", String(64), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # The parent's e-mail (and name, if given), sealed under the row's own key: the only thing
+    # kept before the parent confirms, and gone with the row when they refuse or do not answer.
+    Column("key_wrapped", LargeBinary, nullable=False),
+    Column("parent_sealed", LargeBinary, nullable=False),
+    Column("language", String(16)),
+    Column("requested_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("decided_at", Timestamp),
+    Column("used_at", Timestamp),
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE")),
+    Index(None, "subject_id"),
+    Index(None, "status", "expires_at"),
+)
+"""Parents asked to consent for their child (GDPR Art. 8); see ``charter.services.children``.
+Once used, the row belongs to the child's subject and goes with its erasure."""

@@ -8,6 +8,8 @@ token its page set (against logging someone in to an account of the attacker's c
 
 What a person sees and may do comes from ``charter.domain.permissions``: ``read_requests`` to see
 the queue and a request, ``decide_request`` to approve, extend, refuse or confirm a step by hand.
+``/admin/children`` is the staff action "improper child registration"
+(``cancel_child_registration``): the account cancelled and all its data erased at once.
 Each page and action declares its permission as a dependency (``ConsolePage``,
 ``ConsoleAction``; the route test reads it back): an anonymous GET is sent to the login page
 (303); a POST without a session, its CSRF token or the right is refused (403). Pages are never
@@ -51,6 +53,7 @@ _DONE = {
     "extended": "Extended: the person was told the new date and why.",
     "rejected": "Refused: the person was told why and that they may complain.",
     "confirmed": "Step confirmed.",
+    "cancelled": "The child's account is cancelled and its data erased, as the steps show.",
 }
 
 
@@ -153,9 +156,12 @@ class ConsoleAction(ConsolePage):
 _MAY = {
     Permission.READ_REQUESTS: "see requests",
     Permission.DECIDE_REQUEST: "decide requests",
+    Permission.CANCEL_CHILD_REGISTRATION: "cancel a child's registration",
 }
 _SEE = ConsolePage(Permission.READ_REQUESTS)
 _DECIDE = ConsoleAction(Permission.DECIDE_REQUEST)
+_CHILDREN = ConsolePage(Permission.CANCEL_CHILD_REGISTRATION)
+_CANCEL_CHILD = ConsoleAction(Permission.CANCEL_CHILD_REGISTRATION)
 
 
 def _wake(request: Request) -> None:
@@ -398,3 +404,56 @@ def confirm_step(
         return charter.rights.confirm_manual_step(request_id, seq, actor, note.strip())
 
     return _act(request, charter, staff, request_id, "confirmed", confirm)
+
+
+# -- children --------------------------------------------------------------------------------------
+
+
+def _children_page(
+    charter: Charter, staff: StaffSession, status: int = 200, error: str | None = None, **form: str
+) -> HTMLResponse:
+    return _render(
+        "admin_children.html.j2",
+        status,
+        title="Improper child registration",
+        staff=staff,
+        error=error,
+        brands=[(key, brand.name) for key, brand in charter.manifest.brands.items()],
+        kinds=["email", "account_id", "phone"],
+        form={"brand": "", "kind": "email", "value": "", "note": "", **form},
+        child_age=charter.manifest.policy.child_age,
+    )
+
+
+@router.get("/children", response_class=HTMLResponse)
+def children(
+    staff: StaffSession = Depends(_CHILDREN), charter: Charter = Depends(charter_of)
+) -> Response:
+    return _children_page(charter, staff)
+
+
+@router.post("/children/cancellations", response_class=HTMLResponse)
+def cancel_child(
+    brand: str = Form(default="", max_length=64),
+    kind: str = Form(default="email", max_length=16),
+    value: str = Form(default="", max_length=320),
+    note: str = Form(default="", max_length=4000),
+    sure: str = Form(default="", max_length=8),
+    staff: StaffSession = Depends(_CANCEL_CHILD),
+    charter: Charter = Depends(charter_of),
+) -> Response:
+    form = {"brand": brand, "kind": kind, "value": value, "note": note}
+    try:
+        if sure != "yes":
+            raise InvalidValue("tick the box: this erases the account at once and for good")
+        view = charter.cancel_child_registration(
+            brand=brand,
+            identities={kind: value},
+            actor=f"staff:{staff.user.id}",
+            note=note,
+        )
+    except NotFound as error:
+        return _children_page(charter, staff, 404, _sentence(error.message), **form)
+    except CharterError as error:
+        return _children_page(charter, staff, 422, _sentence(error.message), **form)
+    return _redirect(f"/admin/requests/{view.id}?done=cancelled")

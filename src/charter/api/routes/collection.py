@@ -6,10 +6,12 @@ import json
 from dataclasses import asdict
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from charter.api.auth import get_charter, require
 from charter.api.routes import gpc
 from charter.api.schemas import (
+    AwaitingParentOut,
     ErrorOut,
     FieldOut,
     SubmissionIn,
@@ -19,6 +21,8 @@ from charter.api.schemas import (
 from charter.domain.cards import refuse_card_data
 from charter.domain.permissions import Permission
 from charter.facade import Charter
+from charter.services.children import AwaitingParent
+from charter.web.ratelimit import hit_identity
 
 router = APIRouter(prefix="/v1", tags=["collection"])
 
@@ -44,20 +48,34 @@ async def reject_card_data(request: Request) -> None:
     "/touchpoints/{touchpoint}/submissions",
     status_code=201,
     response_model=SubmissionOut,
-    responses=_ERRORS,
+    responses={
+        **_ERRORS,
+        202: {
+            "model": AwaitingParentOut,
+            "description": "A child's submission: nothing kept; the parent was asked.",
+        },
+    },
     dependencies=[Depends(require(Permission.COLLECT)), Depends(reject_card_data)],
     summary="Collect a form submission at a touchpoint",
 )
 def submit(
     touchpoint: str, body: SubmissionIn, request: Request, charter: Charter = Depends(get_charter)
-) -> SubmissionOut:
+) -> SubmissionOut | JSONResponse:
+    if body.parent is not None:
+        # A child can type any address as their parent's: one address gets only so many mails.
+        hit_identity(request, "parental_consent_ask", "email", body.parent.email)
     receipt = charter.submit(
         touchpoint,
         brand=body.brand,
         identities=body.identities,
         data=body.data,
         consents=[consent.model_dump() for consent in body.consents],
+        parent=body.parent.model_dump() if body.parent else None,
+        parental_consent=body.parental_consent,
     )
+    if isinstance(receipt, AwaitingParent):
+        out = AwaitingParentOut.model_validate(asdict(receipt))
+        return JSONResponse(out.model_dump(mode="json"), status_code=202)
     if gpc.signalled(request):
         # Sec-GPC: 1 is the person's opt-out of sale/sharing (recorded right after the
         # submission's own transaction, in one of its own).

@@ -117,7 +117,7 @@ class MovedOut(Body):
     due_at: dt.datetime
 
 
-def _out(view: RequestView) -> RequestOut:
+def request_out(view: RequestView) -> RequestOut:
     return RequestOut(
         **{
             name: getattr(view, name)
@@ -169,7 +169,7 @@ def file_for_person(
     caller: Caller = Depends(require(Permission.FILE_REQUEST)),
     charter: Charter = Depends(get_charter),
 ) -> ReceivedOut:
-    received = charter.requests.submit(_new(body, body.received_via), actor=_actor(caller))
+    received = charter.requests.submit(_new(body, body.received_via), actor=token_actor(caller))
     return ReceivedOut(id=received.id, status=received.status, due_at=received.due_at)
 
 
@@ -223,7 +223,7 @@ def status(
     if staff is None:
         token = credentials.credentials if credentials is not None else None
         charter.requests.authorise_person(request_id, token)
-    return _out(charter.requests.view(request_id))
+    return request_out(charter.requests.view(request_id))
 
 
 @router.get(
@@ -254,7 +254,7 @@ def queue(
     include_closed: bool = False, overdue: bool = False, charter: Charter = Depends(get_charter)
 ) -> QueueOut:
     views = charter.requests.queue(include_closed=include_closed, overdue_only=overdue)
-    return QueueOut(requests=[_out(v) for v in views])
+    return QueueOut(requests=[request_out(v) for v in views])
 
 
 @router.post(
@@ -269,7 +269,7 @@ def approve(
     caller: Caller = Depends(require(Permission.DECIDE_REQUEST)),
     charter: Charter = Depends(get_charter),
 ) -> MovedOut:
-    charter.requests.approve(request_id, _actor(caller))
+    charter.requests.approve(request_id, token_actor(caller))
     _wake(request)
     return _moved(charter, request_id)
 
@@ -286,7 +286,7 @@ def extend(
     caller: Caller = Depends(require(Permission.DECIDE_REQUEST)),
     charter: Charter = Depends(get_charter),
 ) -> MovedOut:
-    charter.requests.extend(request_id, _actor(caller), body.reasons)
+    charter.requests.extend(request_id, token_actor(caller), body.reasons)
     return _moved(charter, request_id)
 
 
@@ -302,7 +302,7 @@ def reject(
     caller: Caller = Depends(require(Permission.DECIDE_REQUEST)),
     charter: Charter = Depends(get_charter),
 ) -> MovedOut:
-    charter.requests.reject(request_id, _actor(caller), body.reasons)
+    charter.requests.reject(request_id, token_actor(caller), body.reasons)
     return _moved(charter, request_id)
 
 
@@ -324,7 +324,7 @@ def confirm_step(
     caller: Caller = Depends(require(Permission.DECIDE_REQUEST)),
     charter: Charter = Depends(get_charter),
 ) -> MovedOut:
-    charter.rights.confirm_manual_step(request_id, seq, _actor(caller), body.note)
+    charter.rights.confirm_manual_step(request_id, seq, token_actor(caller), body.note)
     _wake(request)
     return _moved(charter, request_id)
 
@@ -341,5 +341,5 @@ def _wake(request: Request) -> None:
         worker.wake()
 
 
-def _actor(caller: Caller) -> str:
+def token_actor(caller: Caller) -> str:
     return f"token:{caller.token_id}"
