@@ -319,3 +319,41 @@ def test_the_manifest_says_which_types_wait_for_approval(
         )
         erasure = console.file_and_verify("erasure", "bob@example.org")
         assert console.charter.requests.view(erasure).status == "verified"
+
+
+def test_the_privacy_team_cancels_an_improper_child_registration(console: Console) -> None:
+    kid = "kid@example.org"
+    console.charter.submit(
+        "support", brand="acme", identities={"email": kid}, data={"date_of_birth": "1990-01-01"}
+    )
+    support = console.logged_in(SUPPORT)
+    assert support.get("/admin/children").status_code == 403
+    client = console.logged_in(OFFICER)
+    page = client.get("/admin/children")
+    assert page.status_code == 200
+    assert "Improper child registration" in page.text and '<label for="note">' in page.text
+    form = {"csrf_token": csrf(page.text), "brand": "acme", "kind": "email", "value": kid}
+    note = {"note": "A parent phoned: the child is 12."}
+    unsure = client.post("/admin/children/cancellations", data={**form, **note})
+    assert unsure.status_code == 422 and "tick the box" in unsure.text.lower()
+    nobody = {**form, **note, "value": "nobody@example.org", "sure": "yes"}
+    assert client.post("/admin/children/cancellations", data=nobody).status_code == 404
+    forged = {**form, **note, "sure": "yes", "csrf_token": "x"}
+    assert client.post("/admin/children/cancellations", data=forged).status_code == 403
+    done = client.post("/admin/children/cancellations", data={**form, **note, "sure": "yes"})
+    assert done.status_code == 303
+    request_page = client.get(done.headers["location"])
+    assert "account is cancelled" in request_page.text
+    assert "staff action" in request_page.text and "A parent phoned" in request_page.text
+    # The paper archive is done by hand; Charter's own erasure follows its confirmation.
+    request_id = done.headers["location"].split("/")[-1].split("?")[0]
+    seq = next(
+        s.seq for s in console.charter.requests.view(request_id).steps if s.action == "manual"
+    )
+    client.post(
+        f"/admin/requests/{request_id}/steps/{seq}/confirm",
+        data={"csrf_token": csrf(request_page.text), "note": "No paper file."},
+    )
+    assert console.charter.requests.view(request_id).status == "completed"
+    decided = console.charter.decide("support", brand="acme", identities={"email": kid})
+    assert decided.reason == "unknown_subject"

@@ -1,6 +1,7 @@
 """The privacy center in a real browser: a person files an access request on ``/privacy``,
 confirms it with the code from the e-mail and downloads their data; and the form works from the
-keyboard alone.
+keyboard alone. A parent answers the e-mail asking their consent for their child, and later has
+the child's data deleted, from the page its link opens.
 
 Real parts: headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright), ``charter
 serve`` as a process (its worker carries the request out), an SMTP server (aiosmtpd) on loopback
@@ -14,6 +15,7 @@ import email
 import json
 import queue
 import re
+import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,9 +24,10 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
-from fixtures.servers import chromium, clean_env, free_port, serving
+from fixtures.servers import CLI, chromium, clean_env, free_port, serving
 from fixtures.shop import Shop, create_shop, email_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -63,6 +66,7 @@ class Site:
     base: str
     mail: queue.Queue[Message]
     shop: Shop
+    service_token: str
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +88,15 @@ def site(
         SHOP_DATABASE_URL=shop_url,
     )
     with serving(env, folder, port):
-        yield Site(base, mailbox[1], shop)
+        token = subprocess.run(
+            [*CLI, "token", "create", "--role", "service"],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        yield Site(base, mailbox[1], shop, token)
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +205,56 @@ def test_file_confirm_and_download_a_copy_of_my_data(
     requested.clear()
     tab.set_content(report)
     assert requested == []
+
+
+def test_a_parent_consents_for_their_child_and_later_deletes_the_data(
+    page: tuple[Any, list[str]], site: Site
+) -> None:
+    tab, requested = page
+    while not site.mail.empty():
+        site.mail.get_nowait()
+    post = {
+        "brand": "akkord_pro",
+        "identities": {"email": "young.drummer@example.org"},
+        "data": {"display_name": "beatkid", "date_of_birth": "2013-04-02", "post": "Hi all!"},
+    }
+    service = {"Authorization": f"Bearer {site.service_token}"}
+    url = f"{site.base}/v1/touchpoints/forum/submissions"
+    asked = httpx.post(
+        url, json={**post, "parent": {"email": "pat.parent@example.org"}}, headers=service
+    )
+    assert asked.status_code == 202, asked.text
+    mail = site.mail.get(timeout=10)
+    assert mail["To"] == "pat.parent@example.org"
+    body = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "beatkid" not in body and "young.drummer" not in body  # nothing of the child
+    link = re.search(r"\S+/parental-consent/\S+", body).group(0)  # type: ignore[union-attr]
+
+    tab.goto(link)
+    tab.get_by_role("heading", name="What we would collect").wait_for()
+    tab.get_by_label("Marketing communications").check()
+    tab.get_by_label("I am this child's parent or legal guardian").check()
+    tab.get_by_role("button", name="I agree").click()
+    assert "Thank you: your consent is recorded." in tab.get_by_role("status").inner_text()
+
+    consent_id = asked.json()["parental_consent_id"]
+    kept = httpx.post(url, json={**post, "parental_consent": consent_id}, headers=service)
+    assert kept.status_code == 201, kept.text
+    tab.reload()
+    table = tab.get_by_role("table", name="What we hold about your child")
+    assert "beatkid" in table.inner_text() and "2013-04-02" in table.inner_text()
+
+    tab.get_by_label("I understand that this cancels the account").check()
+    tab.get_by_role("button", name="Delete my child's data").click()
+    assert "data is deleted" in tab.get_by_role("status").inner_text()
+    decided = httpx.post(
+        f"{site.base}/v1/decisions",
+        json={
+            "brand": "akkord_pro",
+            "purpose": "forum_publication",
+            "identities": {"email": "young.drummer@example.org"},
+        },
+        headers=service,
+    )
+    assert decided.json()["reason"] == "unknown_subject"
+    assert foreign(requested, site.base) == []

@@ -63,7 +63,10 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/privacy/requests/{request_id}"): "the person's own request (access token cookie)",
     ("GET", "/privacy/requests/{request_id}/package"): "the person's own data (token cookie)",
     ("GET", "/parental-consent/{consent_id}"): "a parent's own link (its token; changes nothing)",
-    ("POST", "/parental-consent/{consent_id}"): "a parent's answer (the link's token; rate limited)",
+    (
+        "POST",
+        "/parental-consent/{consent_id}",
+    ): "a parent's answer (the link's token; rate limited)",
     ("GET", "/admin/login"): "the staff login page",
     ("POST", "/admin/login"): "staff log in (Argon2id, lock-out, CSRF, rate limited)",
     ("POST", "/admin/logout"): "ends the caller's own session, if any (CSRF checked)",

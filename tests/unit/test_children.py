@@ -1,4 +1,5 @@
-"""Children's rules: age, what a touchpoint may take from a child, when a parent's consent counts."""
+"""Children's rules: age, what a touchpoint may take from a child, when a parent's consent
+counts."""
 
 from __future__ import annotations
 
