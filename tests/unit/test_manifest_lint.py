@@ -160,6 +160,10 @@ def children_consent_alone(d: Data) -> None:
     d["purposes"]["marketing_email"]["minors"] = "allowed"
 
 
+def birth_date_as_text(d: Data) -> None:
+    d["touchpoints"]["support"]["fields"]["date_of_birth"]["type"] = "string"
+
+
 def card_number_field(d: Data) -> None:
     d["touchpoints"]["purchase"]["fields"]["card_number"] = {"category": "user.payment.token"}
 
@@ -409,6 +413,13 @@ CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
         children_consent_alone,
         ("purposes", "marketing_email", "minors"),
         "minors: allowed",
+    ),
+    (
+        "age_field_type",
+        "age_fields_typed",
+        birth_date_as_text,
+        ("touchpoints", "support", "fields", "date_of_birth", "type"),
+        "type: string",
     ),
     (
         "card_data",

@@ -16,6 +16,7 @@ from charter.domain.regions import in_region
 from charter.manifest.models import (
     IDENTITY_CATEGORIES,
     ConnectorKind,
+    FieldType,
     LegalBasis,
     LegalHold,
     Manifest,
@@ -257,6 +258,27 @@ def children_need_parents(manifest: Manifest) -> Iterator[Problem]:
             )
 
 
+AGE_FIELDS = {
+    "user.demographic.date_of_birth": FieldType.DATE,
+    "user.demographic.age_range": FieldType.INTEGER,
+}
+
+
+def age_fields_typed(manifest: Manifest) -> Iterator[Problem]:
+    """A birth date is a ``date`` and an age an ``integer``: Charter reads them to tell a child
+    (``charter.domain.children``), and cannot from free text."""
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        for name, spec in touchpoint.fields.items():
+            wanted = AGE_FIELDS.get(spec.category)
+            if wanted is not None and spec.type is not wanted:
+                yield Problem(
+                    "age_field_type",
+                    ("touchpoints", tp_key, "fields", name, "type"),
+                    f"field '{name}' holds {spec.category}: its type must be {wanted.value}, "
+                    "so that a child can be told from an adult",
+                )
+
+
 def no_card_numbers(manifest: Manifest) -> Iterator[Problem]:
     """No touchpoint or system collects card numbers: payments keep only a processor token."""
     for tp_key, touchpoint in manifest.touchpoints.items():
@@ -481,6 +503,7 @@ RULES: tuple[Rule, ...] = (
     retention_covers_collection,
     transfers_have_mechanism,
     children_need_parents,
+    age_fields_typed,
     no_card_numbers,
     cookies_consent,
     cookie_categories_resolve,

@@ -211,7 +211,10 @@ class CollectionService:
         child_age = self.manifest.policy.child_age
         for value in values:
             if value.category == BIRTH_DATE:
-                born = dt.date.fromisoformat(value.value)
+                try:
+                    born = dt.date.fromisoformat(str(value.value))
+                except ValueError:  # a manifest declaring it as text (lint: age_field_type)
+                    raise InvalidValue(f"data.{value.field}: a birth date, YYYY-MM-DD") from None
                 problem = birth_date_problem(born, today)
                 if problem:
                     raise InvalidValue(f"data.{value.field}: {value.value} {problem}")
