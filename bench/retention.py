@@ -5,15 +5,20 @@ What is measured (issue 6, item 1: target >= 100,000 expired values a second on 
 1. **Data.** ``--values`` personal values (default 1,000,000) of ``--values / 10`` people, written
    straight into Charter's tables (the sweep never opens a value, so the sealed bytes are
    random), spread over every (touchpoint, field, category) the example manifest declares and
-   collected on 2026-01-15 (not timed).
+   collected on 2026-01-15 (not timed). ``--layout submissions`` (the default) puts each
+   person's ten values side by side, as a submission writes them (one INSERT of its values);
+   ``--layout interleaved`` puts them 100,000 rows apart, which no write of Charter's produces,
+   the worst case for the indexes (every deleted row touches other index pages).
 2. **Charter.** ``charter.retention.sweep(as_of=2040-01-01)``: every rule with a period has run
    out by then and the tax law's hold has ended, so the sweep removes every value whose rule has
    a period, in windows of ``--batch`` ids (default 100,000), each its own transaction, and the
    identities then left without values; rules with criteria only keep theirs.
 3. **Baseline.** The same data written again, then one plain ``DELETE FROM personal_values
-   WHERE category IN (...)`` over the categories the sweep removed, in one transaction.
+   WHERE (touchpoint, category) IN (...)`` over the pairs the sweep removed, in one
+   transaction.
 
-Usage: python bench/retention.py [--values N] [--batch N] [--postgres-url URL] [--skip-postgres]
+Usage: python bench/retention.py [--values N] [--batch N] [--layout submissions|interleaved]
+                                [--postgres-url URL] [--skip-postgres]
 Exits 1 if the sweep and the baseline do not remove the same number of values.
 """
 
@@ -29,7 +34,7 @@ import uuid
 from pathlib import Path
 
 from consent_writes import MANIFEST, drop_schema, postgres_schema
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, tuple_
 
 from charter.bootstrap import initialise
 from charter.config import Settings
@@ -43,8 +48,9 @@ AS_OF = dt.datetime(2040, 1, 1, tzinfo=dt.UTC)
 TARGET = 100_000
 
 
-def populate(engine: Engine, values: int) -> None:
-    """``values`` rows for ``values // 10`` people over the manifest's declared fields."""
+def populate(engine: Engine, values: int, layout: str = "submissions") -> None:
+    """``values`` rows for ``values // 10`` people over the manifest's declared fields, each
+    person's side by side or ``interleaved`` (see the module docstring)."""
     manifest = load_manifest(MANIFEST)
     fields = [
         (key, name, spec.category)
@@ -87,7 +93,7 @@ def populate(engine: Engine, values: int) -> None:
         rows = []
         for n in range(values):
             touchpoint, name, category = fields[n % len(fields)]
-            subject = ids[n % people]
+            subject = ids[n % people] if layout == "interleaved" else ids[min(n // 10, people - 1)]
             rows.append(
                 {
                     "subject_id": subject,
@@ -113,27 +119,34 @@ def measure(settings: Settings, args: argparse.Namespace) -> tuple[float, int, f
     """(sweep seconds, values removed, baseline seconds, rows deleted) on one database."""
     initialise(settings)
     engine = make_engine(settings.database_url)  # the pragmas Charter uses (secure_delete ...)
-    populate(engine, args.values)
+    populate(engine, args.values, args.layout)
     with Charter.open(settings) as charter:
         began = time.perf_counter()
         report = charter.retention.sweep(AS_OF, batch_size=args.batch)
         swept = time.perf_counter() - began
     removed = sum(r.removed for r in report.rules)
     with engine.connect() as connection:
-        left = set(connection.scalars(select(personal_values.c.category).distinct()))
+        left = {
+            (row.touchpoint, row.category)
+            for row in connection.execute(
+                select(personal_values.c.touchpoint, personal_values.c.category).distinct()
+            )
+        }
     manifest = load_manifest(MANIFEST)
     gone = sorted(
-        {s.category for t in manifest.touchpoints.values() for s in t.fields.values()} - left
+        {(k, s.category) for k, t in manifest.touchpoints.items() for s in t.fields.values()} - left
     )
     with engine.begin() as connection:
         connection.execute(delete(personal_values))
         connection.execute(delete(submissions))
         connection.execute(delete(subjects))
-    populate(engine, args.values)
+    populate(engine, args.values, args.layout)
     began = time.perf_counter()
     with engine.begin() as connection:
         deleted = connection.execute(
-            delete(personal_values).where(personal_values.c.category.in_(gone))
+            delete(personal_values).where(
+                tuple_(personal_values.c.touchpoint, personal_values.c.category).in_(gone)
+            )
         ).rowcount
     baseline = time.perf_counter() - began
     engine.dispose()
@@ -144,6 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--values", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument("--layout", choices=("submissions", "interleaved"), default="submissions")
     parser.add_argument("--postgres-url", default=os.environ.get("CHARTER_TEST_POSTGRES_URL"))
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args()
@@ -165,7 +179,7 @@ def main() -> int:
             finally:
                 drop_schema(args.postgres_url, schema)
     head = "Charter sweep values/s | removed | raw DELETE rows/s | target"
-    print(f"| {args.values:,} values | {head} |")
+    print(f"| {args.values:,} values ({args.layout}) | {head} |")
     print("| --- | ---: | ---: | ---: | --- |")
     failed = False
     for name, swept, removed, baseline, deleted in results:
