@@ -33,6 +33,11 @@ class Permission(StrEnum):
     FILE_REQUEST = "file_request"
     DECIDE_REQUEST = "decide_request"
     CANCEL_CHILD_REGISTRATION = "cancel_child_registration"
+    READ_REGISTERS = "read_registers"
+    RECORD_DISCLOSURE = "record_disclosure"
+    MANAGE_DISCLOSURES = "manage_disclosures"
+    MANAGE_BREACHES = "manage_breaches"
+    PUBLISH_POLICY = "publish_policy"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -57,6 +62,15 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DECIDE_REQUEST: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     # Erases a person at once, with no verification or approval step: the privacy team's act.
     Permission.CANCEL_CHILD_REGISTRATION: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    # The registers (records of processing, disclosures, transfers, breaches, policy versions):
+    # the privacy team keeps them, an auditor reads them.
+    Permission.READ_REGISTERS: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.AUDITOR}),
+    # A brand's system records what it passed to a processor or posted publicly; authority and
+    # court requests, and their decisions, are the privacy team's.
+    Permission.RECORD_DISCLOSURE: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER, Role.SERVICE}),
+    Permission.MANAGE_DISCLOSURES: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.MANAGE_BREACHES: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    Permission.PUBLISH_POLICY: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
 }
 
 

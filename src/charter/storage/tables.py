@@ -413,3 +413,105 @@ parental_consents = Table(
 )
 """Parents asked to consent for their child (GDPR Art. 8); see ``charter.services.children``.
 Once used, the row belongs to the child's subject and goes with its erasure."""
+
+# -- registers (issue 7): policy versions, disclosures, breaches -----------------------------------
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("effective_at", Timestamp, nullable=False),
+    Column("published_at", Timestamp, nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("manifest_text", Text, nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("material", Boolean, nullable=False),
+    Column("notices", JSON, nullable=False),
+)
+"""Each published version of the manifest (the public policy), with its changes from the
+previous one, classified; see ``charter.services.policy_versions``."""
+
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(64)),
+    Column("recipient_name", String(200), nullable=False),
+    Column("brand", String(64)),
+    # The person, if one: the subject (cleared when erased) and keyed hashes of the identities
+    # named, so that the record stays as evidence without naming anyone.
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="SET NULL")),
+    Column("identity_hashes", JSON, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("purposes", JSON, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("legal_reference", Text),
+    Column("received_at", Timestamp, nullable=False),
+    Column("decided_at", Timestamp),
+    Column("disclosed_at", Timestamp),
+    Column("created_by", String(200), nullable=False),
+    Column("key_wrapped", LargeBinary),
+    Column("details_sealed", LargeBinary),
+    Index(None, "subject_id"),
+    Index(None, "status", "received_at"),
+)
+"""Every disclosure of personal data: processor and affiliate shares, public postings, authority
+and court requests (a workflow), aggregates; see ``charter.services.disclosures``."""
+
+disclosure_events = Table(
+    "disclosure_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "disclosure_id",
+        String(36),
+        ForeignKey("disclosures.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", Timestamp, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text),
+    Index(None, "disclosure_id"),
+)
+
+breaches = Table(
+    "breaches",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("aware_at", Timestamp, nullable=False),
+    Column("occurred_at", Timestamp),
+    Column("contained_at", Timestamp),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("systems", JSON, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("risk", String(16), nullable=False),
+    Column("affected_count", Integer),
+    Column("authority_notified_at", Timestamp),
+    Column("authority_reasons", Text),
+    Column("people_notified_at", Timestamp),
+    Column("people_reasons", Text),
+    Column("details", JSON, nullable=False),
+    Index(None, "status", "aware_at"),
+)
+"""The breach register (GDPR Art. 33(5)): every breach, notified or not, with the reasons; see
+``charter.services.breaches``."""
+
+breach_events = Table(
+    "breach_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("breach_id", String(36), ForeignKey("breaches.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("note", Text),
+    Index(None, "breach_id"),
+)
