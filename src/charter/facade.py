@@ -29,6 +29,7 @@ from charter.services.collection import (
 )
 from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
 from charter.services.cookie_banner import CookieBannerService
+from charter.services.dashboard import DashboardService
 from charter.services.decisions import DecisionService
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
@@ -104,6 +105,7 @@ class Charter:
         )
         self.staff = StaffService(store, clock)
         self.audit = AuditService(store, clock)
+        self.dashboard = DashboardService(store, clock)
         self.retention = RetentionService(manifest, store, clock, self._consents)
 
     @classmethod

@@ -18,6 +18,7 @@ from charter.api import create_app
 from charter.bootstrap import initialise
 from charter.config import Settings
 from charter.facade import Charter
+from charter.services.consents import ConsentRequest
 from charter.services.requests import NewRequest
 
 PASSWORD = "correct horse battery"
@@ -171,7 +172,7 @@ def test_the_queue_lists_overdue_requests_first(console: Console) -> None:
     now = start + dt.timedelta(days=32)
     console.at(now)
     client = console.logged_in(OFFICER)
-    page = client.get("/admin")
+    page = client.get("/admin/requests")
     assert page.status_code == 200
     assert page.headers["x-frame-options"] == "DENY"
     assert page.text.index(late) < page.text.index(extended)
@@ -357,3 +358,61 @@ def test_the_privacy_team_cancels_an_improper_child_registration(console: Consol
     assert console.charter.requests.view(request_id).status == "completed"
     decided = console.charter.decide("support", brand="acme", identities={"email": kid})
     assert decided.reason == "unknown_subject"
+
+
+def test_the_dashboard_shows_days_left_consent_rates_and_the_last_sweep(
+    console: Console,
+) -> None:
+    client = console.logged_in(OFFICER)
+    empty = client.get("/admin")
+    assert empty.status_code == 200
+    assert "Nobody has answered a consent request yet." in empty.text
+    assert "No retention sweep has run yet" in empty.text
+
+    start = dt.datetime.now(dt.UTC)
+    console.at(start - dt.timedelta(days=40))
+    console.file("access", "late@example.org")  # overdue by now
+    console.at(start)
+    console.file("access", "new@example.org")  # 30 days left
+    notice = "Send me news and offers by email. You can unsubscribe at any time."
+    for person, action in (("a", "give"), ("b", "give"), ("c", "give"), ("d", "withdraw")):
+        console.charter.submit(
+            "marketing_signup",
+            brand="acme",
+            identities={"email": f"{person}@example.org"},
+            consents=[{"purpose": "marketing_email", "notice": notice}],
+        )
+        if action == "withdraw":
+            console.charter.record_consent(
+                ConsentRequest(
+                    brand="acme",
+                    identities={"email": f"{person}@example.org"},
+                    purpose="marketing_email",
+                    action="withdraw",
+                    notice=notice,
+                )
+            )
+    console.charter.retention.sweep()
+
+    page = client.get("/admin")
+    bands = dict(
+        re.findall(
+            r"<tr><td>(?:<span[^>]*>)?([^<]+)(?:</span>)?</td><td>(\d+)</td></tr>", page.text
+        )
+    )
+    assert bands == {
+        "overdue": "1",
+        "0-3 days": "0",
+        "4-7 days": "0",
+        "8-14 days": "0",
+        "15+ days": "1",
+    }
+    assert '<span class="overdue">overdue</span>' in page.text
+    assert "<td>marketing_email</td><td>acme</td><td>3</td><td>4</td><td>75%</td>" in page.text
+    assert "75% of 4" in page.text  # the chart's label for the bar
+    assert (
+        "Last sweep" in page.text
+        and "<caption>The last sweep, per retention rule</caption>" in page.text
+    )
+    assert "<svg" in page.text and "style=" not in page.text
+    assert '<a href="/admin/requests">' in page.text

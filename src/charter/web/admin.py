@@ -1,4 +1,5 @@
-"""The staff console: ``/admin`` (the request queue) and ``/admin/requests/{id}`` (one request).
+"""The staff console: ``/admin`` (the dashboard), ``/admin/requests`` (the request queue) and
+``/admin/requests/{id}`` (one request).
 
 Server-rendered forms, no JavaScript. Staff log in with an e-mail and a password
 (``charter staff create``); the session lives in the ``charter_staff`` cookie (HttpOnly,
@@ -19,7 +20,6 @@ cached or framed, and load nothing from elsewhere (``charter.web.security`` adds
 from __future__ import annotations
 
 import datetime as dt
-import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from charter.domain.dashboard import days_left
 from charter.domain.deadlines import RULES, Deadlines, can_extend
 from charter.domain.errors import CharterError, InvalidValue, NotFound, Unauthorized
 from charter.domain.permissions import Permission, allowed
@@ -35,6 +36,7 @@ from charter.domain.requests import OPEN, RequestStatus
 from charter.facade import Charter
 from charter.services.requests import RequestView
 from charter.services.staff import SESSION_LIFETIME, StaffSession
+from charter.web.charts import bars, rate_groups
 from charter.web.pages import charter_of, environment
 from charter.web.ratelimit import limited
 
@@ -86,11 +88,6 @@ class QueueRow:
 
 def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
-
-
-def days_left(due_at: dt.datetime, now: dt.datetime) -> int:
-    """Whole days until ``due_at``: 0 on its last day, negative once it has passed."""
-    return math.floor((due_at - now) / dt.timedelta(days=1))
 
 
 # -- who is asking --------------------------------------------------------------------------------
@@ -254,6 +251,21 @@ def logout(
 
 
 @router.get("", response_class=HTMLResponse)
+def dashboard(
+    staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charter_of)
+) -> Response:
+    overview = charter.dashboard.overview()
+    return _render(
+        "admin_dashboard.html.j2",
+        title="Dashboard",
+        staff=staff,
+        overview=overview,
+        band_bars=bars([(b.label, b.count) for b in overview.bands]),
+        rate_groups=rate_groups(overview.consent_rates, charter.manifest),
+    )
+
+
+@router.get("/requests", response_class=HTMLResponse)
 def queue(staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charter_of)) -> Response:
     now = charter.requests.clock()
     # The service lists open requests by due date, so the overdue ones come first.
