@@ -1,67 +1,113 @@
-"""The public privacy policy, rendered from the manifest (nothing in it is written twice)."""
+"""The public privacy policy as HTML (``/policy``, ``charter policy render``) and as Markdown
+(``charter policy render --format md``): two templates over one ``PolicyContext``
+(``charter.manifest.policy_content``), so both carry the same content.
+
+The HTML page is self-contained (its style inline, allowed by hash when served: ``policy_styles``)
+and accessible: ``lang``, a skip link, a table of contents, one ``h1`` and sections headed in
+order, tables with captions and ``scope``. The Markdown escapes every manifest value for its own
+syntax (``_tw_id`` stays a cookie name, a ``|`` cannot break a table).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cache
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from charter.domain.errors import NotFound
-from charter.manifest.models import LegalBasis, Manifest
+from charter.manifest.models import Manifest
+from charter.manifest.policy_content import SECTIONS, PolicyContext, policy_context
+from charter.manifest.wording import BASIS_TEXT
 
-BASIS_TEXT = {
-    LegalBasis.CONSENT: "your consent",
-    LegalBasis.CONTRACT: "performance of a contract with you",
-    LegalBasis.LEGITIMATE_INTEREST: "our legitimate interests",
-    LegalBasis.LEGAL_OBLIGATION: "a legal obligation",
-    LegalBasis.VITAL_INTEREST: "protection of someone's vital interests",
-    LegalBasis.PUBLIC_TASK: "a task in the public interest",
-}
+__all__ = [
+    "BASIS_TEXT",
+    "SECTIONS",
+    "PolicyContext",
+    "policy_context",
+    "policy_styles",
+    "render_policy_html",
+    "render_policy_markdown",
+]
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+
+
+def _markdown_text(value: object) -> object:
+    """Every value a Markdown template prints is escaped, so that manifest text (a cookie named
+    ``_tw_id``, a ``|`` in a description) can never change the document's structure."""
+    if isinstance(value, str):
+        return _MARKDOWN_SPECIAL.sub(r"\\\1", _LINE_BREAK.sub(" ", value))
+    return value
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def _sentence(text: str) -> str:
+    """Manifest text as a sentence: a capital first letter and a closing full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[:1].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def _filters(environment: Environment) -> Environment:
+    environment.filters["long_date"] = _long_date
+    environment.filters["sentence"] = _sentence
+    return environment
 
 
 @cache
-def _environment() -> Environment:
-    return Environment(
+def _html_environment() -> Environment:
+    environment = Environment(
         loader=PackageLoader("charter.manifest", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    return _filters(environment)
 
 
-def policy_context(manifest: Manifest, brand: str | None = None) -> dict[str, Any]:
-    if brand is not None and brand not in manifest.brands:
-        raise NotFound(f"no brand '{brand}' in the manifest", code="unknown_brand")
-    touchpoints = {
-        key: tp
-        for key, tp in manifest.touchpoints.items()
-        if brand is None or brand in manifest.touchpoint_brands(tp)
-    }
-    collected = {
-        key: list(
-            dict.fromkeys(
-                spec.description or manifest.data_categories[spec.category].description
-                for spec in tp.fields.values()
-            )
-        )
-        for key, tp in touchpoints.items()
-    }
-    return {
-        "m": manifest,
-        "policy": manifest.policy,
-        "brand": manifest.brands[brand] if brand else None,
-        "touchpoints": touchpoints,
-        "collected": collected,
-        "categories": manifest.data_categories,
-        "basis_text": BASIS_TEXT,
-    }
+@cache
+def _markdown_environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("charter.manifest", "templates"),
+        autoescape=False,  # noqa: S701 (Markdown, escaped by finalize for its own syntax)
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_markdown_text,
+        keep_trailing_newline=True,
+    )
+    return _filters(environment)
 
 
-def render_policy_html(manifest: Manifest, brand: str | None = None) -> str:
-    """The policy as a complete, accessible HTML page (per brand when ``brand`` is given)."""
-    return _environment().get_template("policy.html.j2").render(**policy_context(manifest, brand))
+def render_policy_html(
+    manifest: Manifest, brand: str | None = None, *, base_url: str = "", banner: bool = False
+) -> str:
+    """The policy as one complete, accessible HTML page (per brand when ``brand`` is given).
+
+    ``banner`` (with a brand) loads the cookie banner script from ``base_url``, so that the
+    page's "Cookie settings" link (``data-charter-action="open"``) opens it wherever the file
+    is published; the page Charter serves itself leaves it out, as a choice made on Charter's
+    own origin would not govern the cookies of the brand's sites."""
+    context = policy_context(manifest, brand, base_url=base_url)
+    banner_src = f"{base_url.rstrip('/')}/cookie-banner.js" if banner and brand else None
+    return (
+        _html_environment().get_template("policy.html.j2").render(c=context, banner_src=banner_src)
+    )
+
+
+def render_policy_markdown(
+    manifest: Manifest, brand: str | None = None, *, base_url: str = ""
+) -> str:
+    """The same policy as Markdown (CommonMark with pipe tables), for a site generator or a
+    repository; manifest text is escaped so that it is shown as written."""
+    context = policy_context(manifest, brand, base_url=base_url)
+    return _markdown_environment().get_template("policy.md.j2").render(c=context)
 
 
 @cache
@@ -69,7 +115,7 @@ def policy_styles() -> tuple[str, ...]:
     """The exact text of the policy page's inline ``<style>`` blocks. The page keeps its CSS
     inline so that ``charter policy render`` writes one self-contained file; served, its CSP
     allows these blocks by hash. They hold no template code, so the source is the output."""
-    environment = _environment()
+    environment = _html_environment()
     assert environment.loader is not None
     source, _, _ = environment.loader.get_source(environment, "policy.html.j2")
     return tuple(re.findall(r"<style>(.*?)</style>", source, re.S))
