@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from charter.bootstrap import load
@@ -15,6 +16,7 @@ from charter.domain.requests import ReceivedVia, RequestType
 from charter.manifest import Manifest
 from charter.services.audit import AuditService
 from charter.services.brands import require_brand
+from charter.services.breaches import BreachService
 from charter.services.children import (
     PARENT,
     AwaitingParent,
@@ -31,8 +33,10 @@ from charter.services.consents import ConsentRequest, ConsentService, RecordedCo
 from charter.services.cookie_banner import CookieBannerService
 from charter.services.dashboard import DashboardService
 from charter.services.decisions import DecisionService
+from charter.services.disclosures import DisclosureService
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
+from charter.services.policy_versions import PolicyVersionService
 from charter.services.preferences import (
     MessageCheck,
     PreferenceOutcome,
@@ -45,6 +49,7 @@ from charter.services.retention import RetentionService
 from charter.services.rights import RightsRunner
 from charter.services.staff import StaffService
 from charter.services.tokens import Caller, IssuedToken, TokenService
+from charter.services.transfers import TransferService
 from charter.services.values import printable
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
@@ -68,6 +73,7 @@ class Charter:
         public_base_url: str = DEFAULT_BASE_URL,
         transport: Transport | None = None,
         push_allow_private: bool = False,
+        manifest_path: Path | None = None,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -107,6 +113,12 @@ class Charter:
         self.audit = AuditService(store, clock)
         self.dashboard = DashboardService(store, clock)
         self.retention = RetentionService(manifest, store, clock, self._consents)
+        self.policy_versions = PolicyVersionService(
+            manifest, store, clock, self.outbox, self._consents, public_base_url, manifest_path
+        )
+        self.breaches = BreachService(manifest, store, clock, self.outbox, self.rights.connector)
+        self.disclosures = DisclosureService(manifest, store, clock)
+        self.transfers = TransferService(manifest, store, clock, self.outbox, self.disclosures)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
@@ -119,6 +131,7 @@ class Charter:
             public_base_url=settings.public_base_url,
             transport=transport_for(settings.smtp_url, settings.outbox_dir),
             push_allow_private=settings.push_allow_private,
+            manifest_path=settings.manifest,
         )
 
     def close(self) -> None:

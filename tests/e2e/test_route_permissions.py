@@ -39,6 +39,11 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("GET", "/openapi.json"): "the API's description",
     ("HEAD", "/openapi.json"): "the API's description",
     ("GET", "/policy"): "the public privacy policy",
+    ("GET", "/policy/versions"): "the published versions of the policy, public information",
+    ("GET", "/policy/versions/{version}"): "a published version of the policy, as published",
+    ("GET", "/policy/diff"): "what changed between two published versions",
+    ("GET", "/policy/consent"): "a policy notice's consent link (its token; changes nothing)",
+    ("POST", "/policy/consent"): "consent given by a notice's signed link (rate limited)",
     ("GET", "/.well-known/gpc.json"): "the Global Privacy Control support statement",
     ("GET", "/v1/cookie-banner/{brand}"): "what the cookie banner shows, for any visitor",
     ("POST", "/v1/cookie-consent"): "a visitor's cookie choice (rate limited)",
@@ -51,6 +56,10 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/v1/unsubscribe"): "RFC 8058 one-click unsubscribe by signed link (rate limited)",
     ("GET", "/v1/consents/receipts/{event_id}"): "a receipt by its signed link (or staff token)",
     ("POST", "/v1/requests"): "a person files a rights request (rate limited)",
+    (
+        "POST",
+        "/v1/transfers/{recipient}/safeguard-requests",
+    ): "a person asks for a copy of a transfer's safeguard, mailed to them (rate limited)",
     ("POST", "/v1/requests/{request_id}/verify"): "the person's code (rate limited)",
     ("POST", "/v1/requests/{request_id}/code"): "a new code to the address on file (rate limited)",
     ("GET", "/v1/requests/{request_id}"): "the person's own request by its access token",
@@ -124,6 +133,7 @@ def unprotected(app: FastAPI) -> list[str]:
 def url(path: str, charter: Charter) -> str:
     samples = {
         "request_id": str(uuid.uuid4()),
+        "breach_id": str(uuid.uuid4()),
         "event_id": "1",
         "seq": "0",
         "brand": next(iter(charter.manifest.brands)),
@@ -252,5 +262,6 @@ def test_the_auditor_reads_and_changes_nothing() -> None:
         Permission.READ_MANIFEST,
         Permission.READ_RECEIPTS,
         Permission.READ_REQUESTS,
+        Permission.READ_REGISTERS,
     }
     assert {p for p, roles in PERMISSIONS.items() if Role.AUDITOR in roles} == reads

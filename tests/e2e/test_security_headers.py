@@ -6,6 +6,7 @@ and HSTS exactly when the request came over https."""
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import re
 import uuid
@@ -26,6 +27,9 @@ from charter.api import create_app
 from charter.config import Settings
 from charter.facade import Charter
 from charter.manifest.render import policy_styles, render_policy_html
+from charter.services.breaches import NewBreach
+from charter.services.disclosures import NewDisclosure
+from charter.services.policy_consent import SCOPE as POLICY_CONSENT
 from charter.services.requests import NewRequest
 from charter.web.security import HSTS, sha256_source
 
@@ -44,6 +48,9 @@ class Site:
     service: str
     unsubscribe_token: str
     parent_link: str
+    breach_id: str = ""
+    disclosure_id: str = ""
+    policy_consent_token: str = ""
 
     def visitors(self, base_url: str) -> dict[str, TestClient]:
         def client(**cookies: str) -> TestClient:
@@ -59,18 +66,27 @@ class Site:
             "service": client(charter_staff=self.service),
         }
 
+    @property
+    def version(self) -> str:
+        return self.charter.manifest.policy.version
+
     def url(self, path: str) -> str:
         samples = {
             "request_id": self.request_id,
             "brand": next(iter(self.charter.manifest.brands)),
             "event_id": "1",
             "consent_id": self.parent_link.split("/")[-1].split("?")[0],
+            "breach_id": self.breach_id,
+            "disclosure_id": self.disclosure_id,
+            "version": self.version,
         }
         url = re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), m.group(0)), path)
         queries = {
             "/v1/unsubscribe": f"?token={self.unsubscribe_token}",
             "/privacy/verify": f"?request={self.request_id}",
             "/parental-consent/{consent_id}": "?" + self.parent_link.split("?")[1],
+            "/policy/diff": f"?from={self.version}&to={self.version}",
+            "/policy/consent": f"?token={self.policy_consent_token}",
         }
         return url + queries.get(path, "")
 
@@ -103,6 +119,8 @@ def site(settings: Settings, charter: Charter) -> Site:
         data={"date_of_birth": "2015-06-01"},
         parent={"email": "parent@example.org"},
     )
+    charter.policy_versions.publish_running(actor="test")  # for /policy/versions/{version}
+    reader = charter.submit("marketing_signup", brand="acme", identities={"email": "r@example.org"})
     return Site(
         create_app(settings, charter=charter),
         charter,
@@ -112,6 +130,36 @@ def site(settings: Settings, charter: Charter) -> Site:
         sessions["service"],
         charter.preferences.unsubscribe_token(str(uuid.uuid4()), "acme", "email"),
         parent_link_in(settings.outbox_dir),
+        breach_id=charter.breaches.record(
+            NewBreach(
+                title="Backup exposed",
+                description="A backup was readable.",
+                aware_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+                systems=["charter", "shop"],
+                categories=["user.contact"],
+                risk="high_risk",
+                risk_reasons="Addresses readable.",
+                consequences="Phishing.",
+                measures="Closed.",
+            ),
+            "test",
+        ).id,
+        disclosure_id=charter.disclosures.record(
+            NewDisclosure(
+                kind="processor_share",
+                recipient="shop_host",
+                categories=["user.name"],
+                purposes=["order_fulfilment"],
+            ),
+            "test",
+        ).id,
+        policy_consent_token=charter.store.vault.sign(
+            POLICY_CONSENT,
+            charter.manifest.policy.version,
+            reader.subject_id,  # type: ignore[union-attr]
+            "marketing_email",
+            "acme",
+        ),
     )
 
 
@@ -144,6 +192,8 @@ def walk(site: Site, base_url: str) -> Iterator[tuple[str, str, Response]]:
             paths = ["/assets/privacy.css"]
         if path == "/admin/requests/{request_id}":  # and its error page
             paths = [path, f"/admin/requests/{uuid.uuid4()}"]
+        if path == "/admin/breaches/{breach_id}":  # and its error page
+            paths = [path, f"/admin/breaches/{uuid.uuid4()}"]
         if path == "/parental-consent/{consent_id}":  # a parent's page, and a wrong link's
             paths = [path, f"/parental-consent/{uuid.uuid4()}"]
         for concrete in paths:
@@ -184,7 +234,9 @@ def test_every_html_page_carries_the_security_headers(site: Site) -> None:
             problems.append(f"{where}: a style= attribute")
     assert problems == []
     declared = {path for path, html in get_routes(site.app) if html}
-    ids = re.compile(r"/([0-9a-f-]{36}|\{request_id\}|\{consent_id\})(?=/|$)")
+    ids = re.compile(
+        r"/([0-9a-f-]{36}|\{request_id\}|\{consent_id\}|\{breach_id\}|\{disclosure_id\})(?=/|$)"
+    )
     seen = {ids.sub("/{id}", p) for p in html_paths}
     declared = {ids.sub("/{id}", p) for p in declared}
     assert declared - seen - {"/demo/{brand}"} == set(), "HTML routes never answered a page"

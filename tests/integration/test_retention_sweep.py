@@ -233,3 +233,38 @@ def test_a_cookie_banner_consent_expires_after_its_term(charter: Charter, clock:
             )
         ).all()
     assert [tuple(e) for e in expiry] == [("expired", "expiry")]
+
+
+def test_records_of_closed_requests_go_after_their_term(charter: Charter, clock: Clock) -> None:
+    from charter.services.requests import NewRequest
+
+    old = charter.requests.submit(NewRequest("access", "acme", {"email": "ann@example.org"}))
+    charter.requests.submit(NewRequest("access", "acme", {"email": "bob@example.org"}))  # open
+    # Ann's request is closed (five wrong codes) at once; Bob's stays open.
+    for _ in range(5):
+        clock.now += dt.timedelta(minutes=5)
+        with pytest.raises(Exception):  # noqa: B017, PT011 (the wrong-code refusals)
+            charter.requests.verify(old.id, "000000x")
+    assert charter.requests.view(old.id).status == "rejected"
+    closed = charter.requests.view(old.id).closed_at
+    assert closed is not None
+    almost = closed + dt.timedelta(days=730)  # 24 months after 2026-01-15 is 2028-01-15
+    assert (
+        charter.retention.sweep(almost - dt.timedelta(days=1), dry_run=True).requests_deleted == 0
+    )
+    assert (
+        charter.retention.sweep(closed.replace(year=closed.year + 2), dry_run=True).requests_deleted
+        == 1
+    )
+    report = charter.retention.sweep(closed.replace(year=closed.year + 2))
+    assert report.requests_deleted == 1
+    with pytest.raises(Exception, match="no request"):
+        charter.requests.view(old.id)
+    assert [v.status for v in charter.requests.queue()] == ["awaiting_verification"]  # Bob's
+    with charter.store.read() as connection:
+        details = connection.execute(
+            select(audit_events.c.details)
+            .where(audit_events.c.action == "retention.sweep")
+            .order_by(audit_events.c.seq.desc())
+        ).scalar()
+    assert details["requests_deleted"] == 1

@@ -234,6 +234,9 @@ def test_data_json_is_versioned_sorted_and_complete(
             "categories": ["user.name", "user.contact.email"],
             "at": "2026-06-01T09:30:00+00:00",
             "reason": "Court order 12/2026 of the Hamburg district court",
+            "kind": None,
+            "recipient_name": None,
+            "legal_reference": None,
         }
     ]
     assert document["sources"] == [

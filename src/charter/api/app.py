@@ -12,6 +12,7 @@ from charter import __version__
 from charter.api import errors
 from charter.api.limits import BodySizeLimit
 from charter.api.routes import (
+    breaches,
     children,
     collection,
     consents,
@@ -23,10 +24,15 @@ from charter.api.routes import (
     requests,
     unsubscribe,
 )
+from charter.api.routes import disclosures as disclosure_routes
+from charter.api.routes import policy_versions as policy_version_routes
+from charter.api.routes import ropa as ropa_routes
+from charter.api.routes import transfers as transfer_routes
 from charter.config import Settings
 from charter.facade import Charter
 from charter.jobs.worker import Worker
-from charter.web import admin, banner, parents, privacy, styles
+from charter.web import admin, admin_breaches, admin_disclosures, banner, parents, privacy, styles
+from charter.web import policy_versions as policy_version_pages
 from charter.web.ratelimit import IDENTITY_WINDOW_SECONDS, SlidingWindow
 from charter.web.security import SecurityHeaders
 
@@ -82,9 +88,17 @@ def create_app(
     app.include_router(gpc.router)
     app.include_router(requests.router)
     app.include_router(children.router)
+    app.include_router(breaches.router)
+    app.include_router(disclosure_routes.router)
+    app.include_router(transfer_routes.router)
+    app.include_router(policy_version_routes.router)
+    app.include_router(ropa_routes.router)
     app.include_router(privacy.router)
     app.include_router(parents.router)
+    app.include_router(policy_version_pages.router)
     app.include_router(admin.router)
+    app.include_router(admin_breaches.router)
+    app.include_router(admin_disclosures.router)
     app.include_router(banner.router)
     app.include_router(styles.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -16,6 +16,9 @@ from rich.console import Console
 from charter.cli.audit import audit_app
 from charter.cli.forensics import forensics_app
 from charter.cli.imports import import_app
+from charter.cli.policy_versions import policy_diff, policy_publish
+from charter.cli.render import policy_render
+from charter.cli.ropa import ropa_app
 from charter.cli.staff import staff_app
 from charter.cli.sweep import sweep
 from charter.config import Settings
@@ -38,7 +41,11 @@ app.add_typer(import_app, name="import")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(forensics_app, name="forensics")
+app.add_typer(ropa_app, name="ropa")
 app.command()(sweep)
+policy_app.command("render")(policy_render)
+policy_app.command("publish")(policy_publish)
+policy_app.command("diff")(policy_diff)
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -154,25 +161,6 @@ def policy_check(
         err.print(f"{len(problems)} problem(s) in {path}", highlight=False)
         raise typer.Exit(1)
     out.print(f"{path}: sound", highlight=False)
-
-
-@policy_app.command("render")
-def policy_render(
-    brand: Annotated[str | None, typer.Option(help="Render one brand's page.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE.")] = None,
-) -> None:
-    """Render the public policy as HTML."""
-    from charter.manifest import load_manifest
-    from charter.manifest.render import render_policy_html
-
-    try:
-        html = render_policy_html(load_manifest(load_settings().manifest), brand)
-    except CharterError as exc:
-        raise fail(exc.message) from None
-    if output is None:
-        sys.stdout.write(html)
-    else:
-        output.write_text(html, encoding="utf-8")
 
 
 @token_app.command("create")

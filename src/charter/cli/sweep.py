@@ -97,3 +97,5 @@ def sweep(
     out.print(
         f"cookie banner consents older than their term: {report.consents_expired:,} {expired}"
     )
+    deleted = "would be deleted" if dry_run else "deleted"
+    out.print(f"records of requests closed long enough ago: {report.requests_deleted:,} {deleted}")

@@ -2,8 +2,9 @@
 
 Every ``interval`` seconds, and at once when woken (a request was just verified or approved),
 it carries out the verified requests and resumes those a crash interrupted, delivers the
-outbox, reminds staff of deadlines, deletes expired access packages and the parents' contacts
-of consents nobody answered or used in time; once a day it runs the
+outbox, reminds staff of deadlines (requests, breach notices), deletes expired access
+packages and the parents' contacts of consents nobody answered or used in time; once a day it
+runs the
 retention sweep (the first round after start-up included). Each job's failure is
 logged and retried on the next round; none stops the others. Several processes may run one
 each: requests are claimed by lease and outbox messages by lease, so nothing is done twice at
@@ -52,6 +53,7 @@ class Worker:
         for name, job in (
             ("requests", charter.rights.run_pending),
             ("reminders", charter.requests.remind),
+            ("breach reminders", charter.breaches.remind),
             ("packages", charter.rights.expire_packages),
             ("parental consents", charter.parents.expire),
             ("outbox", charter.outbox.deliver),

@@ -100,10 +100,29 @@ class Policy(Model):
         "the parent's contact is deleted.",
     )
     sells_personal_data: bool = False
+    shares_aggregate_statistics: bool = Field(
+        default=False,
+        description="Whether aggregate, anonymous statistics (no longer personal data) are "
+        "given to third parties; the policy then says so.",
+    )
     supervisory_authority_url: str | None = None
+    request_record_months: int = Field(
+        default=24,
+        ge=12,
+        le=120,
+        description="Months a closed rights request's record (history, keyed hashes, outcome) is "
+        "kept as evidence of the answer, then deleted by the retention sweep.",
+    )
     approval_required: list[RequestType] = Field(
         default_factory=lambda: [RequestType.ERASURE],
         description="Request types the privacy team approves before they are carried out.",
+    )
+    notice_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="Days between publishing a version with a material change and its "
+        "effective date, in which the people concerned are told (GDPR Art. 13(3)).",
     )
 
 
@@ -271,6 +290,11 @@ class Transfer(Model):
     mechanism: TransferMechanism
     module: int | None = Field(default=None, ge=1, le=4, description="SCC module (1-4).")
     reference: str | None = None
+    copy_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] | None = Field(
+        default=None,
+        description="Where a copy of the safeguard can be read (Art. 13(1)(f), 46): mailed to "
+        "whoever asks for one.",
+    )
 
 
 class RecipientNotice(Model):

@@ -1,10 +1,11 @@
 """Telling recipients that a person's data was erased, corrected or restricted (Art. 17(2), 19).
 
 Which recipients: those of kind processor, affiliate or third party whose categories overlap the
-person's data. Public recipients are reached through the systems that publish (a forum's
-connector or manual step); authorities are not notified (disclosures to them follow a legal
-obligation). How: the recipient's ``notify`` in the manifest, an e-mail through Charter's outbox
-or a POST of a JSON notice to an HTTPS webhook (signed with HMAC-SHA256 when a secret is set);
+person's data, or to which the disclosures ledger says their data was disclosed. Public
+recipients are reached through the systems that publish (a forum's connector or manual step);
+authorities are not notified (disclosures to them follow a legal obligation). How: the
+recipient's ``notify`` in the manifest, an e-mail through Charter's outbox or a POST of a JSON
+notice to an HTTPS webhook (signed with HMAC-SHA256 when a secret is set);
 a recipient with neither gets a step that staff carry out by hand and confirm.
 """
 
@@ -39,16 +40,21 @@ _WHAT = {
 }
 
 
-def recipients_to_notify(manifest: Manifest, categories: Iterable[str]) -> list[str]:
+def recipients_to_notify(
+    manifest: Manifest, categories: Iterable[str], disclosed_to: Iterable[str] = ()
+) -> list[str]:
     """The recipients holding any of ``categories`` (in either direction of the taxonomy: a
     recipient of ``user.contact`` holds ``user.contact.email``, and one of
-    ``user.contact.email`` holds part of ``user.contact``)."""
+    ``user.contact.email`` holds part of ``user.contact``), and those to which the person's
+    data was actually disclosed (``disclosed_to``, from the disclosures ledger), in manifest
+    order."""
     held = set(categories)
+    disclosed = set(disclosed_to)
     found = []
     for key, recipient in manifest.recipients.items():
         if recipient.kind not in NOTIFIED_KINDS:
             continue
-        if any(
+        if key in disclosed or any(
             covered_by_any(c, recipient.categories)
             or any(covers(c, r) for r in recipient.categories)
             for c in held

@@ -154,12 +154,17 @@ class Preferences:
 
 @dataclass(frozen=True, slots=True)
 class Disclosure:
-    """A disclosure actually made: ``recipient`` is a manifest recipient key or a name."""
+    """A disclosure actually made (``charter.services.disclosures``): ``recipient`` is a
+    manifest recipient key or a name; ``recipient_name`` the authority's or the recipient's
+    name as recorded, ``kind`` the disclosure's kind (``processor_share``, ``court_order`` ...)."""
 
     recipient: str
     categories: tuple[str, ...]
     at: dt.datetime
     reason: str
+    kind: str | None = None
+    recipient_name: str | None = None
+    legal_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +435,7 @@ class _Describe:
         return found.name if found else key
 
 
-_MECHANISM_TEXT = {
+MECHANISM_TEXT = {
     TransferMechanism.ADEQUACY: "an adequacy decision of the European Commission (GDPR Art. 45)",
     TransferMechanism.SCC: "standard contractual clauses approved by the European Commission "
     "(GDPR Art. 46(2)(c))",
@@ -507,7 +512,7 @@ def _recipients(d: _Describe) -> list[dict[str, Any]]:
                 "outside_home_region": outside,
                 "transfer": {
                     "mechanism": r.transfer.mechanism.value,
-                    "text": _MECHANISM_TEXT[r.transfer.mechanism]
+                    "text": MECHANISM_TEXT[r.transfer.mechanism]
                     + (f", module {r.transfer.module}" if r.transfer.module else ""),
                     "reference": r.transfer.reference,
                 }

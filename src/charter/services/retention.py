@@ -52,7 +52,13 @@ from charter.storage.audit import append_audit
 from charter.storage.ledger import Ledger
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
-from charter.storage.tables import anonymous_tallies, consent_events, identities, personal_values
+from charter.storage.tables import (
+    anonymous_tallies,
+    consent_events,
+    identities,
+    personal_values,
+    rights_requests,
+)
 
 Progress = Callable[[str, int], None]
 BATCH = 100_000  # ids per window, one transaction each: about a second of write lock
@@ -75,6 +81,8 @@ class SweepReport:
     rules: list[RuleOutcome] = field(default_factory=list)
     consents_expired: int = 0
     """Cookie banner consents older than ``cookie_banner.consent_months``, now ``expired``."""
+    requests_deleted: int = 0
+    """Records of rights requests closed more than ``policy.request_record_months`` ago."""
 
     @property
     def removed(self) -> int:
@@ -97,6 +105,7 @@ class RetentionService:
         self.store = store
         self.clock = clock
         self.consents = consents
+        self.request_record_term = Duration(months=manifest.policy.request_record_months)
         self.banner_purposes = sorted(
             {c.purpose for c in manifest.cookies.values() if c.consent_required and c.purpose}
         )
@@ -171,6 +180,7 @@ class RetentionService:
             dry_run,
             [outcomes[r.key] for r in self.rules if r.key in outcomes],
             self._expire_banner_consents(when, dry_run),
+            self._delete_request_records(when, dry_run),
         )
         if not dry_run:
             with self.store.write() as connection:
@@ -182,6 +192,7 @@ class RetentionService:
                     details={
                         "as_of": when.isoformat(),
                         "consents_expired": report.consents_expired,
+                        "requests_deleted": report.requests_deleted,
                         "rules": {
                             r.rule: {
                                 "expired": r.expired,
@@ -196,6 +207,21 @@ class RetentionService:
             # The removed rows' old page images leave SQLite's WAL (``Store.checkpoint``).
             self.store.checkpoint()
         return report
+
+    def _delete_request_records(self, when: dt.datetime, dry_run: bool) -> int:
+        """A closed request's record is evidence that it was answered, kept for
+        ``policy.request_record_months`` (the time to defend a complaint), then deleted with its
+        history, steps and package; open requests are never touched."""
+        closed_before = latest_start(self.request_record_term, when)
+        old = and_(
+            rights_requests.c.closed_at.is_not(None), rights_requests.c.closed_at <= closed_before
+        )
+        if dry_run:
+            with self.store.read() as connection:
+                return _count(connection, rights_requests, old)
+        with self.store.write() as connection:
+            # The steps, history and package go with it (ON DELETE CASCADE).
+            return int(connection.execute(delete(rights_requests).where(old)).rowcount or 0)
 
     def _expire_banner_consents(self, when: dt.datetime, dry_run: bool) -> int:
         """A cookie banner's consent lasts ``consent_months`` at most (the banner then asks

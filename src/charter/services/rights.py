@@ -48,6 +48,7 @@ from charter.manifest.models import ConnectorKind, IdentityKind, Manifest
 from charter.services import request_messages as texts
 from charter.services.consents import ConsentService
 from charter.services.delivery import post_json
+from charter.services.disclosures import recipients_disclosed_to, report_disclosures
 from charter.services.notices import NOTIFIED_TYPES, Notifier, recipients_to_notify
 from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
@@ -152,10 +153,15 @@ class RightsRunner:
     # -- planning -------------------------------------------------------------------------------
 
     def plan(
-        self, kind: RequestType, details: Mapping[str, Any], categories: Iterable[str] = ()
+        self,
+        kind: RequestType,
+        details: Mapping[str, Any],
+        categories: Iterable[str] = (),
+        disclosed_to: Iterable[str] = (),
     ) -> list[PlannedStep]:
         """The steps of a request. ``categories``: the person's data categories in Charter,
-        for choosing the recipients to tell of an erasure, correction or restriction."""
+        for choosing the recipients to tell of an erasure, correction or restriction, to which
+        ``disclosed_to`` adds those the disclosures ledger says received the person's data."""
         steps: list[PlannedStep] = []
         external = [
             (key, system)
@@ -196,7 +202,7 @@ class RightsRunner:
                 for table in system.tables.values()
                 for column in table.columns.values()
             }
-            for key in recipients_to_notify(self.manifest, held):
+            for key in recipients_to_notify(self.manifest, held, disclosed_to):
                 action = "notify" if self.notifier.can_notify(key) else "manual"
                 steps.append(PlannedStep(RECIPIENTS, key, action))
         if own is not None:
@@ -347,7 +353,17 @@ class RightsRunner:
                             .distinct()
                         )
                     )
-                for seq, step in enumerate(self.plan(kind, details, categories)):
+                disclosed_to: list[str] = []
+                if kind in NOTIFIED_TYPES:
+                    disclosed_to = recipients_disclosed_to(
+                        self.manifest,
+                        connection,
+                        self.store.vault,
+                        row.subject_id,
+                        row.identity_hashes or (),
+                    )
+                planned_steps = self.plan(kind, details, categories, disclosed_to)
+                for seq, step in enumerate(planned_steps):
                     connection.execute(
                         insert(request_steps).values(
                             request_id=request_id,
@@ -494,6 +510,15 @@ class RightsRunner:
         for kind, value in given.items():
             if value is not None and str(value) not in fields["identities"].get(kind, []):
                 fields["identities"].setdefault(kind, []).append(str(value))
+        with self.store.read() as connection:
+            disclosed = report_disclosures(
+                self.manifest,
+                connection,
+                self.store.vault,
+                row.subject_id,
+                row.identity_hashes or (),
+                now,
+            )
         archive = build_package(
             self.manifest,
             AccessData(
@@ -502,6 +527,7 @@ class RightsRunner:
                 brand=row.brand,
                 generated_at=now,
                 systems=systems,
+                disclosures=disclosed,
                 **fields,
             ),
         )
@@ -737,6 +763,16 @@ class RightsRunner:
                     )
                     found[step.target] = result["keys"]
         return found
+
+    def connector(self, system_key: str) -> SqlConnector | None:
+        """The SQL system's connector, or ``None`` when its connection is not configured here
+        (its environment variable unset)."""
+        try:
+            return self._connector(system_key)
+        except InvalidInput as unset:
+            if unset.code != "system_unset":
+                raise
+            return None
 
     def _connected(self, system_key: str) -> bool:
         """Whether the SQL system's connection is configured here; a system whose variable is

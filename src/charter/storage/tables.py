@@ -438,28 +438,48 @@ disclosures = Table(
     metadata,
     Column("id", String(36), primary_key=True),
     Column("kind", String(32), nullable=False),
-    Column("recipient", String(64)),
+    Column("recipient", String(64), nullable=False),
     Column("recipient_name", String(200), nullable=False),
     Column("brand", String(64)),
-    # The person, if one: the subject (cleared when erased) and keyed hashes of the identities
-    # named, so that the record stays as evidence without naming anyone.
+    # The person, if one: the subject (cleared when erased; the keyed hashes of the identities
+    # named stay in ``disclosure_identities``), so that the record stays as evidence without
+    # naming anyone.
     Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="SET NULL")),
-    Column("identity_hashes", JSON, nullable=False),
     Column("categories", JSON, nullable=False),
+    Column("scope", JSON),
     Column("purposes", JSON, nullable=False),
     Column("status", String(32), nullable=False),
     Column("legal_reference", Text),
+    Column("confidential", Boolean, nullable=False),
+    Column("confidential_until", Timestamp),
     Column("received_at", Timestamp, nullable=False),
     Column("decided_at", Timestamp),
     Column("disclosed_at", Timestamp),
+    Column("recorded_at", Timestamp, nullable=False),
     Column("created_by", String(200), nullable=False),
-    Column("key_wrapped", LargeBinary),
-    Column("details_sealed", LargeBinary),
+    # Notes and documents are sealed under the disclosure's own key (they may name people).
+    Column("key_wrapped", LargeBinary, nullable=False),
     Index(None, "subject_id"),
     Index(None, "status", "received_at"),
+    Index(None, "recipient", "status"),
 )
 """Every disclosure of personal data: processor and affiliate shares, public postings, authority
 and court requests (a workflow), aggregates; see ``charter.services.disclosures``."""
+
+disclosure_identities = Table(
+    "disclosure_identities",
+    metadata,
+    Column(
+        "disclosure_id",
+        String(36),
+        ForeignKey("disclosures.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("lookup", String(100), primary_key=True),
+    Index(None, "lookup"),
+)
+"""The keyed hashes (``kind:hex``) of the identities a disclosure named: how a person's access
+report and erasure find the disclosures about them, after merges and erasure too."""
 
 disclosure_events = Table(
     "disclosure_events",
@@ -472,11 +492,40 @@ disclosure_events = Table(
         nullable=False,
     ),
     Column("at", Timestamp, nullable=False),
+    Column("kind", String(32), nullable=False),
     Column("status", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
-    Column("note", Text),
+    Column("note_sealed", LargeBinary),
     Index(None, "disclosure_id"),
 )
+"""A disclosure's history: its recording and every step (the note and reasons sealed)."""
+
+disclosure_documents = Table(
+    "disclosure_documents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "disclosure_id",
+        String(36),
+        ForeignKey("disclosures.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "event_id",
+        Integer,
+        ForeignKey("disclosure_events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("position", Integer, nullable=False),
+    Column("added_at", Timestamp, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64)),
+    Column("meta_sealed", LargeBinary, nullable=False),
+    Column("content_sealed", LargeBinary),
+    Index(None, "disclosure_id"),
+)
+"""Documents of a disclosure (an order, a letter, the answer sent): uploads sealed under the
+disclosure's key, or references to where they are kept (no content)."""
 
 breaches = Table(
     "breaches",
@@ -493,11 +542,16 @@ breaches = Table(
     Column("systems", JSON, nullable=False),
     Column("categories", JSON, nullable=False),
     Column("risk", String(16), nullable=False),
+    Column("risk_reasons", Text, nullable=False),
+    Column("consequences", Text, nullable=False),
+    Column("measures", Text, nullable=False),
     Column("affected_count", Integer),
     Column("authority_notified_at", Timestamp),
     Column("authority_reasons", Text),
     Column("people_notified_at", Timestamp),
     Column("people_reasons", Text),
+    # The reminders sent (hours left), so that each goes once.
+    Column("reminders_sent", JSON, nullable=False),
     Column("details", JSON, nullable=False),
     Index(None, "status", "aware_at"),
 )
@@ -513,5 +567,8 @@ breach_events = Table(
     Column("kind", String(32), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("note", Text),
+    # An authority notice's phase (Art. 33(4)), and what was sent in it.
+    Column("phase", Integer),
+    Column("details", JSON),
     Index(None, "breach_id"),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from fastapi import Request, Response
@@ -32,6 +33,21 @@ def package_download(charter: Charter, request_id: str) -> Response:
         media_type="application/zip",
         headers={
             "Content-Disposition": f'attachment; filename="my-data-{request_id[:8]}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def attachment(name: str, content: bytes) -> Response:
+    """Bytes as a download, never rendered (an uploaded page must not run in Charter's origin):
+    ``application/octet-stream``, ``nosniff`` (added to every answer) and a file name reduced to
+    letters, digits, dots, hyphens and underscores (nothing to break out of the header)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "document"
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe[:100]}"',
             "Cache-Control": "no-store",
         },
     )
