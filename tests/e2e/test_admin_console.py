@@ -18,6 +18,7 @@ from charter.api import create_app
 from charter.bootstrap import initialise
 from charter.config import Settings
 from charter.facade import Charter
+from charter.services.breaches import NewBreach
 from charter.services.consents import ConsentRequest
 from charter.services.requests import NewRequest
 
@@ -416,3 +417,48 @@ def test_the_dashboard_shows_days_left_consent_rates_and_the_last_sweep(
     )
     assert "<svg" in page.text and "style=" not in page.text
     assert '<a href="/admin/requests">' in page.text
+
+
+def test_the_dashboard_lists_open_breaches_by_hours_left(console: Console) -> None:
+    client = console.logged_in(OFFICER)
+    assert "No open breach." in client.get("/admin").text
+    now = dt.datetime.now(dt.UTC)
+    for title, hours_ago, risk in (
+        ("Laptop stolen", 60, "risk"),
+        ("Mail sent to the wrong list", 5, "high_risk"),
+    ):
+        console.charter.breaches.record(
+            NewBreach(
+                title=title,
+                description="What happened, for the register.",
+                aware_at=now - dt.timedelta(hours=hours_ago),
+                systems=["charter"],
+                categories=["user.contact.email"],
+                risk=risk,
+                risk_reasons="Addresses exposed.",
+                consequences="Unwanted mail.",
+                measures="Access revoked.",
+            ),
+            "staff:test",
+        )
+    page = client.get("/admin").text
+    rows = re.findall(
+        r"<tr><td><a href=\"/admin/breaches/[^\"]+\">([^<]+)</a></td>(.*?)</tr>", page, re.S
+    )
+    assert [title for title, _ in rows] == [
+        "Laptop stolen",
+        "Mail sent to the wrong list",
+    ]  # due first
+    # 12 and 67 hours after recording, less the moments since: whole hours, rounded down
+    assert '<span class="overdue">11 h left</span>' in rows[0][1]  # a day or less: marked
+    assert "<td>66 h left</td>" in rows[1][1]
+
+
+def test_the_records_of_processing_page(console: Console) -> None:
+    support = console.logged_in(SUPPORT)
+    assert support.get("/admin/ropa").status_code == 403
+    page = console.logged_in(OFFICER).get("/admin/ropa")
+    assert page.status_code == 200
+    assert "Records of processing activities (5)" in page.text  # one per purpose of the manifest
+    assert "Marketing emails" in page.text and "Shop hosting provider" in page.text
+    assert "Security measures (Art. 32)" in page.text

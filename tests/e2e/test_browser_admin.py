@@ -103,6 +103,39 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 },
             ).raise_for_status()
         site.cli("sweep")
+        site.cli("policy", "publish")
+        officer = {
+            "Authorization": f"Bearer {site.cli('token', 'create', '--role', 'privacy_officer').strip()}"
+        }
+        breach = httpx.post(
+            f"{base}/v1/breaches",
+            json={
+                "title": "Newsletter list sent in copy",
+                "description": "A newsletter went out with every address in copy.",
+                "aware_at": "2026-11-29T08:00:00Z",
+                "systems": ["charter"],
+                "categories": ["user.contact.email"],
+                "risk": "risk",
+                "risk_reasons": "Addresses seen by other subscribers.",
+                "consequences": "Unwanted mail.",
+                "measures": "Mailing tool access reviewed.",
+            },
+            headers=officer,
+        )
+        assert breach.status_code == 201, breach.text
+        shared = httpx.post(
+            f"{base}/v1/disclosures",
+            json={
+                "kind": "processor_share",
+                "recipient": "email_service",
+                "brand": "akkord_pro",
+                "identities": {"email": "fan0.akkord_pro@example.org"},
+                "categories": ["user.contact.email"],
+                "purposes": ["marketing_communications"],
+            },
+            headers=service,
+        )
+        assert shared.status_code == 201, shared.text
         yield site
 
 
@@ -140,7 +173,28 @@ def test_an_officer_reads_the_dashboard(browser: Any, site: Site) -> None:
     assert titles == ["overdue: 0", "0-3 days: 0", "4-7 days: 0", "8-14 days: 0", "15+ days: 3"]
     assert "Last sweep" in tab.get_by_role("region", name="Retention").inner_text()
     assert [u for u in requested if not u.startswith(site.base)] == []
-    if os.environ.get("CHARTER_SCREENSHOTS") == "1":
-        images = ROOT / "docs" / "images"
-        tab.screenshot(path=images / "admin-dashboard.png", full_page=True)
+    assert (
+        "Newsletter list sent in copy"
+        in tab.get_by_role("region", name="Open breaches").inner_text()
+    )
+    shots = os.environ.get("CHARTER_SCREENSHOTS") == "1"
+    if shots:
+        tab.screenshot(path=ROOT / "docs" / "images" / "admin-dashboard.png", full_page=True)
+
+    # Each register from the console's menu, as the officer reaches it.
+    for link, heading, seen in (
+        ("Breaches", "Breach register", "Newsletter list sent in copy"),
+        ("Disclosures", "Disclosures", "processor share"),
+        ("Transfers", "Transfers", "standard contractual clauses"),
+        ("Records of processing", "Records of processing activities", "Marketing communications"),
+        ("Policy versions", "Versions of our privacy policy", "2026.1"),
+    ):
+        tab.goto(f"{site.base}/admin")
+        tab.get_by_role("banner").get_by_role("link", name=link, exact=True).click()
+        tab.get_by_role("heading", name=heading, exact=True).wait_for()
+        assert seen in tab.locator("main").inner_text(), (link, tab.url)
+        if shots and link != "Policy versions":
+            name = "admin-" + link.lower().replace(" ", "-") + ".png"
+            tab.screenshot(path=ROOT / "docs" / "images" / name)  # the first screenful
+    assert [u for u in requested if not u.startswith(site.base)] == []
     context.close()

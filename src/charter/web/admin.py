@@ -34,6 +34,7 @@ from charter.domain.errors import CharterError, InvalidValue, NotFound, Unauthor
 from charter.domain.permissions import Permission, allowed
 from charter.domain.requests import OPEN, RequestStatus
 from charter.facade import Charter
+from charter.manifest.ropa import processing_records
 from charter.services.requests import RequestView
 from charter.services.staff import SESSION_LIFETIME, StaffSession
 from charter.web.charts import bars, rate_groups
@@ -154,6 +155,7 @@ _MAY = {
     Permission.READ_REQUESTS: "see requests",
     Permission.DECIDE_REQUEST: "decide requests",
     Permission.CANCEL_CHILD_REGISTRATION: "cancel a child's registration",
+    Permission.READ_REGISTERS: "read the registers",
 }
 _SEE = ConsolePage(Permission.READ_REQUESTS)
 _DECIDE = ConsoleAction(Permission.DECIDE_REQUEST)
@@ -260,6 +262,7 @@ def dashboard(
         title="Dashboard",
         staff=staff,
         overview=overview,
+        breaches=charter.breaches.register(open_only=True),
         band_bars=bars([(b.label, b.count) for b in overview.bands]),
         rate_groups=rate_groups(overview.consent_rates, charter.manifest),
     )
@@ -469,3 +472,22 @@ def cancel_child(
     except CharterError as error:
         return _children_page(charter, staff, 422, _sentence(error.message), **form)
     return _redirect(f"/admin/requests/{view.id}?done=cancelled")
+
+
+# -- records of processing ------------------------------------------------------------------------
+
+
+_REGISTERS = ConsolePage(Permission.READ_REGISTERS)
+
+
+@router.get("/ropa", response_class=HTMLResponse)
+def ropa(
+    staff: StaffSession = Depends(_REGISTERS), charter: Charter = Depends(charter_of)
+) -> Response:
+    return _render(
+        "admin_ropa.html.j2",
+        title="Records of processing activities",
+        staff=staff,
+        records=processing_records(charter.manifest),
+        policy=charter.manifest.policy,
+    )
