@@ -38,7 +38,7 @@ from charter.manifest.ropa import processing_records
 from charter.services.requests import RequestView
 from charter.services.staff import SESSION_LIFETIME, StaffSession
 from charter.web.charts import bars, rate_groups
-from charter.web.pages import charter_of, environment
+from charter.web.pages import charter_of, environment, sentence
 from charter.web.ratelimit import limited
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -65,19 +65,21 @@ def _secured(response: Response) -> Response:
     return response
 
 
-def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A console page: never cached, never framed (``HEADERS``)."""
     html = environment().get_template(template).render(**context)
     response = HTMLResponse(html, status_code=status)
     _secured(response)
     return response
 
 
-def _redirect(url: str) -> Response:
+def redirect(url: str) -> Response:
+    """After a console form: 303 to the page that shows the outcome."""
     return _secured(RedirectResponse(url, status_code=303))
 
 
 def _refused(message: str, staff: StaffSession | None = None) -> HTMLResponse:
-    return _render("admin_message.html.j2", 403, title="Not allowed", error=message, staff=staff)
+    return render("admin_message.html.j2", 403, title="Not allowed", error=message, staff=staff)
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,6 @@ class QueueRow:
     view: RequestView
     days_left: int
     overdue: bool
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 # -- who is asking --------------------------------------------------------------------------------
@@ -122,7 +120,7 @@ class ConsolePage:
     def __call__(self, request: Request, charter: Charter = Depends(charter_of)) -> StaffSession:
         staff = charter.staff.session(request.cookies.get(COOKIE))
         if staff is None:
-            raise Refused(_redirect("/admin/login"))
+            raise Refused(redirect("/admin/login"))
         self.check(staff)
         return staff
 
@@ -175,7 +173,7 @@ def _wake(request: Request) -> None:
 def _login_page(
     request: Request, token: str, status: int = 200, error: str | None = None, email: str = ""
 ) -> Response:
-    response = _render(
+    response = render(
         "admin_login.html.j2",
         status,
         title="Log in",
@@ -198,7 +196,7 @@ def _login_page(
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, charter: Charter = Depends(charter_of)) -> Response:
     if charter.staff.session(request.cookies.get(COOKIE)) is not None:
-        return _redirect("/admin")
+        return redirect("/admin")
     return _login_page(request, secrets.token_urlsafe(32))
 
 
@@ -216,8 +214,8 @@ def login(
     try:
         session = charter.staff.login(email, password)
     except Unauthorized as error:
-        return _login_page(request, expected, 401, _sentence(error.message), email)
-    response = _redirect("/admin")
+        return _login_page(request, expected, 401, sentence(error.message), email)
+    response = redirect("/admin")
     response.delete_cookie(LOGIN_COOKIE, path="/admin/login")
     response.set_cookie(
         COOKIE,
@@ -242,7 +240,7 @@ def logout(
         if not secrets.compare_digest(csrf_token.encode(), staff.csrf_token.encode()):
             return _refused("This form has expired: reload the page and try again.", staff)
         charter.staff.logout(staff.token)
-    response = _redirect("/admin/login")
+    response = redirect("/admin/login")
     response.delete_cookie(
         COOKIE, path="/admin", httponly=True, secure=request.url.scheme == "https"
     )
@@ -257,7 +255,7 @@ def dashboard(
     staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charter_of)
 ) -> Response:
     overview = charter.dashboard.overview()
-    return _render(
+    return render(
         "admin_dashboard.html.j2",
         title="Dashboard",
         staff=staff,
@@ -276,7 +274,7 @@ def queue(staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charte
         QueueRow(view, days_left(view.due_at, now), view.overdue)
         for view in charter.requests.queue()
     ]
-    return _render("admin_queue.html.j2", title="Requests", staff=staff, rows=rows)
+    return render("admin_queue.html.j2", title="Requests", staff=staff, rows=rows)
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
@@ -300,13 +298,13 @@ def _detail(
     try:
         view = charter.requests.view(request_id)
     except NotFound:
-        return _render(
+        return render(
             "admin_message.html.j2", 404, title="No such request", error=None, staff=staff
         )
     now = charter.requests.clock()
     decide = allowed(staff.user.role, Permission.DECIDE_REQUEST)
     is_open = RequestStatus(view.status) in OPEN
-    return _render(
+    return render(
         "admin_request.html.j2",
         status,
         title=f"Request {view.id}",
@@ -341,14 +339,14 @@ def _act(
     try:
         action(f"staff:{staff.user.id}")
     except NotFound as error:
-        return _render(
+        return render(
             "admin_message.html.j2", 404, title="No such request", error=error.message, staff=staff
         )
     except CharterError as error:
-        return _detail(charter, staff, request_id, 422, error=_sentence(error.message))
+        return _detail(charter, staff, request_id, 422, error=sentence(error.message))
     if done in ("approved", "confirmed"):
         _wake(request)
-    return _redirect(f"/admin/requests/{request_id}?done={done}")
+    return redirect(f"/admin/requests/{request_id}?done={done}")
 
 
 @router.post("/requests/{request_id}/approve")
@@ -427,7 +425,7 @@ def confirm_step(
 def _children_page(
     charter: Charter, staff: StaffSession, status: int = 200, error: str | None = None, **form: str
 ) -> HTMLResponse:
-    return _render(
+    return render(
         "admin_children.html.j2",
         status,
         title="Improper child registration",
@@ -468,10 +466,10 @@ def cancel_child(
             note=note,
         )
     except NotFound as error:
-        return _children_page(charter, staff, 404, _sentence(error.message), **form)
+        return _children_page(charter, staff, 404, sentence(error.message), **form)
     except CharterError as error:
-        return _children_page(charter, staff, 422, _sentence(error.message), **form)
-    return _redirect(f"/admin/requests/{view.id}?done=cancelled")
+        return _children_page(charter, staff, 422, sentence(error.message), **form)
+    return redirect(f"/admin/requests/{view.id}?done=cancelled")
 
 
 # -- records of processing ------------------------------------------------------------------------
@@ -484,7 +482,7 @@ _REGISTERS = ConsolePage(Permission.READ_REGISTERS)
 def ropa(
     staff: StaffSession = Depends(_REGISTERS), charter: Charter = Depends(charter_of)
 ) -> Response:
-    return _render(
+    return render(
         "admin_ropa.html.j2",
         title="Records of processing activities",
         staff=staff,

@@ -18,7 +18,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Path
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from charter.domain.breaches import CHARTER_SYSTEM, Exemption, Risk
 from charter.domain.errors import CharterError, InvalidValue, NotFound
@@ -27,8 +27,8 @@ from charter.facade import Charter
 from charter.services.breach_notices import category_names, system_name
 from charter.services.breaches import NewBreach
 from charter.services.staff import StaffSession
-from charter.web.admin import HEADERS, ConsoleAction, ConsolePage
-from charter.web.pages import charter_of, environment
+from charter.web.admin import ConsoleAction, ConsolePage, redirect, render
+from charter.web.pages import charter_of, sentence
 
 router = APIRouter(prefix="/admin/breaches", include_in_schema=False)
 BreachId = Path(pattern=r"^[0-9a-f-]{36}$")
@@ -43,24 +43,6 @@ _DONE = {
     "exempted": "The exemption is recorded with its reasons.",
     "recounted": "The people concerned were counted again.",
 }
-
-
-def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response = HTMLResponse(
-        environment().get_template(template).render(**context), status_code=status
-    )
-    response.headers.update(HEADERS)
-    return response
-
-
-def _redirect(url: str) -> Response:
-    response = RedirectResponse(url, status_code=303)
-    response.headers.update(HEADERS)
-    return response
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 def _moment(value: str, name: str, *, required: bool = False) -> dt.datetime | None:
@@ -93,7 +75,7 @@ def _groups(categories: list[str]) -> list[str]:
 def register(
     staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charter_of)
 ) -> Response:
-    return _render(
+    return render(
         "admin_breaches.html.j2",
         title="Breach register",
         staff=staff,
@@ -110,7 +92,7 @@ def _form_page(
     form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     declared = list(charter.manifest.data_categories)
-    return _render(
+    return render(
         "admin_breach_new.html.j2",
         status,
         title="Record a breach",
@@ -187,8 +169,8 @@ def record(
             f"staff:{staff.user.id}",
         )
     except CharterError as error:
-        return _form_page(charter, staff, 422, _sentence(error.message), form)
-    return _redirect(f"/admin/breaches/{view.id}?done=recorded")
+        return _form_page(charter, staff, 422, sentence(error.message), form)
+    return redirect(f"/admin/breaches/{view.id}?done=recorded")
 
 
 # -- one breach -----------------------------------------------------------------------------------
@@ -217,14 +199,12 @@ def _detail(
     try:
         view = charter.breaches.view(breach_id)
     except NotFound:
-        return _render(
-            "admin_message.html.j2", 404, title="No such breach", error=None, staff=staff
-        )
+        return render("admin_message.html.j2", 404, title="No such breach", error=None, staff=staff)
     brands = list(charter.manifest.brands)
     shown = brand if brand in brands else brands[0]
     subject, body = charter.breaches.people_notice(breach_id, shown)
     manage = allowed(staff.user.role, Permission.MANAGE_BREACHES)
-    return _render(
+    return render(
         "admin_breach.html.j2",
         status,
         title=view.title,
@@ -260,12 +240,12 @@ def _act(charter: Charter, staff: StaffSession, breach_id: str, done: str, actio
     try:
         action(f"staff:{staff.user.id}")
     except NotFound as error:
-        return _render(
+        return render(
             "admin_message.html.j2", 404, title="No such breach", error=error.message, staff=staff
         )
     except CharterError as error:
-        return _detail(charter, staff, breach_id, 422, error=_sentence(error.message))
-    return _redirect(f"/admin/breaches/{breach_id}?done={done}")
+        return _detail(charter, staff, breach_id, 422, error=sentence(error.message))
+    return redirect(f"/admin/breaches/{breach_id}?done={done}")
 
 
 @router.post("/{breach_id}/authority-notice", response_class=HTMLResponse)

@@ -12,10 +12,8 @@ by the same service calls as the API's, and a refusal shows on the page with its
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from charter.domain.disclosures import DisclosureKind, DisclosureStatus
 from charter.domain.errors import CharterError, InvalidValue, NotFound
@@ -23,8 +21,8 @@ from charter.domain.permissions import Permission, allowed
 from charter.facade import Charter
 from charter.services.disclosures import MAX_DOCUMENT_BYTES, DisclosureStep, DocumentInput
 from charter.services.staff import StaffSession
-from charter.web.admin import HEADERS, ConsoleAction, ConsolePage
-from charter.web.pages import attachment, charter_of, environment
+from charter.web.admin import HEADERS, ConsoleAction, ConsolePage, redirect, render
+from charter.web.pages import attachment, charter_of, sentence
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 DisclosureId = Path(pattern=r"^[0-9a-f-]{36}$")
@@ -34,20 +32,8 @@ _ACT = ConsoleAction(Permission.MANAGE_DISCLOSURES)
 _DONE = {"step": "Step recorded."}
 
 
-def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response = HTMLResponse(
-        environment().get_template(template).render(**context), status_code=status
-    )
-    response.headers.update(HEADERS)
-    return response
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
-
-
 def _missing(staff: StaffSession, message: str | None = None) -> HTMLResponse:
-    return _render(
+    return render(
         "admin_message.html.j2", 404, title="No such disclosure", error=message, staff=staff
     )
 
@@ -66,8 +52,8 @@ def ledger(
             kind=kind or None, status=status or None, recipient=recipient or None, limit=500
         )
     except CharterError as refused:
-        rows, error = [], _sentence(refused.message)
-    return _render(
+        rows, error = [], sentence(refused.message)
+    return render(
         "admin_disclosures.html.j2",
         422 if error else 200,
         title="Disclosures",
@@ -104,7 +90,7 @@ def _detail(
     except NotFound:
         return _missing(staff)
     manage = allowed(staff.user.role, Permission.MANAGE_DISCLOSURES)
-    return _render(
+    return render(
         "admin_disclosure.html.j2",
         status,
         title=f"Disclosure {view.id}",
@@ -165,12 +151,10 @@ def step(
             f"staff:{staff.user.id}",
         )
     except NotFound as missing:
-        return _missing(staff, _sentence(missing.message))
+        return _missing(staff, sentence(missing.message))
     except CharterError as refused:
-        return _detail(charter, staff, disclosure_id, 422, error=_sentence(refused.message))
-    return RedirectResponse(
-        f"/admin/disclosures/{disclosure_id}?done=step", status_code=303, headers=HEADERS
-    )
+        return _detail(charter, staff, disclosure_id, 422, error=sentence(refused.message))
+    return redirect(f"/admin/disclosures/{disclosure_id}?done=step")
 
 
 @router.get("/disclosures/{disclosure_id}/documents/{document_id}")
@@ -183,7 +167,7 @@ def download(
     try:
         found = charter.disclosures.document(disclosure_id, document_id, f"staff:{staff.user.id}")
     except NotFound as missing:
-        return _missing(staff, _sentence(missing.message))
+        return _missing(staff, sentence(missing.message))
     response = attachment(found.name, found.content)
     response.headers.update(HEADERS)
     return response
@@ -193,7 +177,7 @@ def download(
 def transfers(
     staff: StaffSession = Depends(_SEE), charter: Charter = Depends(charter_of)
 ) -> Response:
-    return _render(
+    return render(
         "admin_transfers.html.j2",
         title="Transfers",
         staff=staff,

@@ -51,3 +51,8 @@ def attachment(name: str, content: bytes) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+def sentence(message: str) -> str:
+    """An error message as a page shows it: a capital first letter and a full stop."""
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

@@ -18,7 +18,7 @@ from charter.domain.errors import CharterError, InvalidValue, NotFound, RateLimi
 from charter.domain.requests import RequestStatus
 from charter.facade import Charter
 from charter.services.children import ParentPage
-from charter.web.pages import charter_of, environment
+from charter.web.pages import charter_of, environment, sentence
 from charter.web.ratelimit import hit_client, hit_identity
 
 router = APIRouter(prefix="/parental-consent", include_in_schema=False)
@@ -73,8 +73,7 @@ def _failed(charter: Charter, error: CharterError, consent_id: str, token: str) 
 
 
 def _sentence(message: str) -> str:
-    message = message.removeprefix("parental_consent: ")
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    return sentence(message.removeprefix("parental_consent: "))
 
 
 @router.get("/{consent_id}", response_class=HTMLResponse)
