@@ -104,9 +104,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             ).raise_for_status()
         site.cli("sweep")
         site.cli("policy", "publish")
-        officer = {
-            "Authorization": f"Bearer {site.cli('token', 'create', '--role', 'privacy_officer').strip()}"
-        }
+        token = site.cli("token", "create", "--role", "privacy_officer").strip()
+        officer = {"Authorization": f"Bearer {token}"}
         breach = httpx.post(
             f"{base}/v1/breaches",
             json={
