@@ -34,6 +34,7 @@ from charter.services.cookie_banner import CookieBannerService
 from charter.services.dashboard import DashboardService
 from charter.services.decisions import DecisionService
 from charter.services.disclosures import DisclosureService
+from charter.services.events import EventService
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
 from charter.services.policy_versions import PolicyVersionService
@@ -48,6 +49,7 @@ from charter.services.requests import RequestService, RequestView
 from charter.services.retention import RetentionService
 from charter.services.rights import RightsRunner
 from charter.services.staff import StaffService
+from charter.services.statistics import StatisticsService
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.services.transfers import TransferService
 from charter.services.values import printable
@@ -118,6 +120,8 @@ class Charter:
         )
         self.breaches = BreachService(manifest, store, clock, self.outbox, self.rights.connector)
         self.disclosures = DisclosureService(manifest, store, clock)
+        self.statistics = StatisticsService(manifest, store, clock, self.disclosures)
+        self.events = EventService(manifest, store, clock)
         self.transfers = TransferService(manifest, store, clock, self.outbox, self.disclosures)
 
     @classmethod

@@ -251,6 +251,14 @@ def domain_twice(d: Data) -> None:
     d["brands"]["zeta"]["domains"].append("ACME.example.org")
 
 
+def events_in_unknown_system(d: Data) -> None:
+    d["events"] = {"system": "lake"}
+
+
+def events_in_sql_system(d: Data) -> None:
+    d["events"] = {"system": "shop"}
+
+
 # (rule code, function in RULES, mutation, key path of the problem, text on the reported line)
 CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
     (
@@ -546,6 +554,20 @@ CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
         domain_twice,
         ("brands", "zeta", "domains", 1),
         "- ACME.example.org",
+    ),
+    (
+        "events_system",
+        "events_system_parquet",
+        events_in_unknown_system,
+        ("events", "system"),
+        "system: lake",
+    ),
+    (
+        "events_system",
+        "events_system_parquet",
+        events_in_sql_system,
+        ("events", "system"),
+        "system: shop",
     ),
 ]
 

@@ -25,8 +25,10 @@ from charter.api.routes import (
     unsubscribe,
 )
 from charter.api.routes import disclosures as disclosure_routes
+from charter.api.routes import events as event_routes
 from charter.api.routes import policy_versions as policy_version_routes
 from charter.api.routes import ropa as ropa_routes
+from charter.api.routes import statistics as statistics_routes
 from charter.api.routes import transfers as transfer_routes
 from charter.config import Settings
 from charter.facade import Charter
@@ -90,9 +92,11 @@ def create_app(
     app.include_router(children.router)
     app.include_router(breaches.router)
     app.include_router(disclosure_routes.router)
+    app.include_router(event_routes.router)
     app.include_router(transfer_routes.router)
     app.include_router(policy_version_routes.router)
     app.include_router(ropa_routes.router)
+    app.include_router(statistics_routes.router)
     app.include_router(privacy.router)
     app.include_router(parents.router)
     app.include_router(policy_version_pages.router)

@@ -14,12 +14,14 @@ import typer
 from rich.console import Console
 
 from charter.cli.audit import audit_app
+from charter.cli.events import events_app
 from charter.cli.forensics import forensics_app
 from charter.cli.imports import import_app
 from charter.cli.policy_versions import policy_diff, policy_publish
 from charter.cli.render import policy_render
 from charter.cli.ropa import ropa_app
 from charter.cli.staff import staff_app
+from charter.cli.stats import stats_app
 from charter.cli.sweep import sweep
 from charter.config import Settings
 from charter.domain.errors import CharterError
@@ -42,6 +44,8 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(forensics_app, name="forensics")
 app.add_typer(ropa_app, name="ropa")
+app.add_typer(events_app, name="events")
+app.add_typer(stats_app, name="stats")
 app.command()(sweep)
 policy_app.command("render")(policy_render)
 policy_app.command("publish")(policy_publish)

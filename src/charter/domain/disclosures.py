@@ -7,6 +7,7 @@ Every disclosure is of one kind, and goes to a recipient of the matching kind in
     public_posting    -> public      data made public (a forum post, a contest winner's name)
     authority_request -> authority   an official request of law enforcement or an authority
     court_order       -> authority   an order of a court of competent jurisdiction
+    aggregate         -> any         anonymous statistics about no one (``charter.domain.release``)
 
 A share or a posting is voluntary: it must be of categories the recipient is declared to receive,
 for purposes the recipient is declared for, and each category must be one a named purpose may
@@ -45,6 +46,7 @@ class DisclosureKind(StrEnum):
     PUBLIC_POSTING = "public_posting"
     AUTHORITY_REQUEST = "authority_request"
     COURT_ORDER = "court_order"
+    AGGREGATE = "aggregate"
 
 
 class DisclosureStatus(StrEnum):
@@ -117,6 +119,9 @@ def undeclared(
     field at fault; empty when it may be recorded. ``purpose_categories`` maps each declared
     purpose to the categories it may use; ``known_categories`` are the declared categories."""
     problems: list[str] = []
+    if kind is DisclosureKind.AGGREGATE:
+        # Only a statistics release, which applies the protections, records an aggregate.
+        return ["kind: an aggregate is recorded by its statistics release (charter stats release)"]
     if recipient is None:
         return [f"recipient: '{recipient_key}' is not a recipient the manifest declares"]
     wanted = RECIPIENT_KIND[kind]

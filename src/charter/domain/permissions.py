@@ -38,6 +38,7 @@ class Permission(StrEnum):
     MANAGE_DISCLOSURES = "manage_disclosures"
     MANAGE_BREACHES = "manage_breaches"
     PUBLISH_POLICY = "publish_policy"
+    RELEASE_STATISTICS = "release_statistics"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -71,6 +72,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_DISCLOSURES: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     Permission.MANAGE_BREACHES: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     Permission.PUBLISH_POLICY: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    # An aggregate release spends the dataset's privacy budget and discloses to a recipient.
+    Permission.RELEASE_STATISTICS: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
 }
 
 

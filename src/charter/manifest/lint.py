@@ -482,6 +482,27 @@ def systems_traversable(manifest: Manifest) -> Iterator[Problem]:
                 )
 
 
+def events_system_parquet(manifest: Manifest) -> Iterator[Problem]:
+    """The page views of ``events`` land in a declared ``parquet`` system (the event lake),
+    where rights requests reach them (Art. 15, 17)."""
+    if manifest.events is None:
+        return
+    key = manifest.events.system
+    system = manifest.systems.get(key)
+    if system is None:
+        yield Problem(
+            "events_system",
+            ("events", "system"),
+            f"no system '{key}' in systems (the event lake, connector parquet)",
+        )
+    elif system.connector is not ConnectorKind.PARQUET:
+        yield Problem(
+            "events_system",
+            ("events", "system"),
+            f"system '{key}' has connector {system.connector.value}; the event lake needs parquet",
+        )
+
+
 def brand_domains_unique(manifest: Manifest) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for key, brand in manifest.brands.items():
@@ -510,6 +531,7 @@ RULES: tuple[Rule, ...] = (
     systems_resolve,
     systems_traversable,
     brand_domains_unique,
+    events_system_parquet,
 )
 
 

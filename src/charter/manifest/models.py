@@ -25,6 +25,7 @@ from pydantic import (
 
 from charter.domain.durations import parse_duration
 from charter.domain.requests import RequestType
+from charter.manifest.countries import COUNTRY_NAMES
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 DottedKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
@@ -449,6 +450,95 @@ class System(Model):
     tables: dict[str, Table] = Field(default_factory=dict)
 
 
+DEFAULT_DEVICE_TYPES = ("desktop", "mobile", "tablet", "other")
+
+
+class Dimension(Model):
+    """A dimension aggregate statistics may be broken down by, with its public domain: the
+    values every release lists, present in the data or not (a cell list drawn from the data
+    would itself reveal who is there)."""
+
+    column: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")] | None = Field(
+        default=None, description="The dataset column; defaults to the dimension's key."
+    )
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        description="The public domain; defaults: every ISO 3166-1 country for country, "
+        "the manifest's brands for brand, desktop/mobile/tablet/other for device_type.",
+    )
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values: list[str] | None) -> list[str] | None:
+        if values is not None and (not values or len(set(values)) != len(values)):
+            raise ValueError("list each value once, at least one")
+        return values
+
+
+def _default_dimensions() -> dict[str, Dimension]:
+    return {"country": Dimension(), "device_type": Dimension(), "brand": Dimension()}
+
+
+class Statistics(Model):
+    """Anonymous aggregate releases (counts, sums, histograms) protected by differential
+    privacy; see ``charter.domain.release``. The contribution salt is not here: it is derived
+    from the master key, so no reader of the manifest can predict which contributions are kept."""
+
+    k: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="Cells whose noisy value is below k are suppressed.",
+    )
+    epsilon_budget: float = Field(
+        default=10.0,
+        gt=0,
+        le=100,
+        description="Total epsilon per dataset (sequential composition).",
+    )
+    epsilon: float = Field(default=1.0, gt=0, le=100, description="Default epsilon per release.")
+    max_rows_per_cell: int = Field(
+        default=1, ge=1, le=1000, description="K: rows a person contributes to one cell."
+    )
+    max_cells_per_person: int = Field(
+        default=4, ge=1, le=1000, description="M: cells a person contributes to."
+    )
+    dimensions: dict[Key, Dimension] = Field(default_factory=_default_dimensions)
+
+    @model_validator(mode="after")
+    def _domains_known(self) -> Statistics:
+        if self.epsilon > self.epsilon_budget:
+            raise ValueError("epsilon: the default per release exceeds epsilon_budget")
+        for key, dimension in self.dimensions.items():
+            if dimension.values is None and key not in ("country", "device_type", "brand"):
+                raise ValueError(f"dimensions.{key}: declare its values (the public domain)")
+        return self
+
+    def domain(self, key: str, brands: list[str]) -> tuple[str, ...]:
+        """The public domain of dimension ``key`` (see ``Dimension``)."""
+        values = self.dimensions[key].values
+        if values is not None:
+            return tuple(values)
+        if key == "country":
+            return tuple(sorted(COUNTRY_NAMES))
+        if key == "brand":
+            return tuple(brands)
+        return DEFAULT_DEVICE_TYPES
+
+
+class IpTruncationBits(Model):
+    ipv4: int = Field(default=24, ge=0, le=32, description="Leading bits of an IPv4 address kept.")
+    ipv6: int = Field(default=48, ge=0, le=128, description="Leading bits of an IPv6 address kept.")
+
+
+class Events(Model):
+    """Where ``POST /v1/events`` stores page views (``charter.services.events``)."""
+
+    system: Key = Field(default="events", description="The parquet system holding the lake.")
+    table: Key = Field(default="page_views", description="The dataset under the system's root.")
+    ip_truncation: IpTruncationBits = Field(default_factory=IpTruncationBits)
+
+
 class Manifest(Model):
     charter: Literal[1] = Field(description="Manifest format version.")
     policy: Policy
@@ -461,6 +551,10 @@ class Manifest(Model):
     cookie_banner: CookieBanner = Field(default_factory=CookieBanner)
     retention: Retention
     systems: dict[Key, System] = Field(default_factory=dict)
+    statistics: Statistics = Field(default_factory=Statistics)
+    events: Events | None = Field(
+        default=None, description="Page views collected by POST /v1/events; none without it."
+    )
 
     def touchpoint_brands(self, touchpoint: Touchpoint) -> list[str]:
         return list(self.brands) if touchpoint.brands == "all" else list(touchpoint.brands)

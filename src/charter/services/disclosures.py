@@ -297,6 +297,72 @@ class DisclosureService:
             )
         return self.view(disclosure_id)
 
+    def record_aggregate(
+        self,
+        connection: Connection,
+        *,
+        recipient: str,
+        recipient_name: str,
+        categories: Sequence[str],
+        note: str,
+        actor: str,
+        now: dt.datetime,
+    ) -> str:
+        """Record an aggregate disclosure (a statistics release) inside the caller's
+        transaction: about no one, so no identities and no subject; its id."""
+        disclosure_id = str(uuid.uuid4())
+        data_key = Vault.new_data_key()
+        connection.execute(
+            insert(disclosures).values(
+                id=disclosure_id,
+                kind=DisclosureKind.AGGREGATE.value,
+                recipient=recipient,
+                recipient_name=recipient_name,
+                brand=None,
+                subject_id=None,
+                categories=list(categories),
+                scope=None,
+                purposes=[],
+                status=DisclosureStatus.DISCLOSED.value,
+                legal_reference=None,
+                confidential=False,
+                confidential_until=None,
+                received_at=now,
+                decided_at=None,
+                disclosed_at=now,
+                recorded_at=now,
+                created_by=actor,
+                key_wrapped=self.store.vault.wrap(disclosure_id, data_key),
+            )
+        )
+        self._event(
+            connection,
+            disclosure_id,
+            data_key,
+            now,
+            "recorded",
+            DisclosureStatus.DISCLOSED,
+            actor,
+            note,
+            None,
+            (),
+        )
+        append_audit(
+            connection,
+            at=now,
+            actor=actor,
+            action="disclosure.recorded",
+            target=disclosure_id,
+            details={
+                "kind": DisclosureKind.AGGREGATE.value,
+                "recipient": recipient,
+                "status": DisclosureStatus.DISCLOSED.value,
+                "categories": list(categories),
+                "identities": 0,
+            },
+        )
+        return disclosure_id
+
     def _check_declared(
         self, kind: DisclosureKind, key: str, categories: list[str], purposes: list[str]
     ) -> None:

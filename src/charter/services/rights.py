@@ -11,17 +11,20 @@ harmlessly (a second erasure finds nothing; a second collection reads the same r
 What each type does (GDPR articles):
 
 - access (15), portability (20): Charter's own data (values, identities, consents,
-  preferences), then every row of every table of every SQL system, then the package.
+  preferences), then every row of every table of every SQL system and Parquet lake (the rows
+  holding the person's cookie ids or account ids), then the package.
 - erasure (17): each SQL system (its connector erases in one transaction, keeping rows under a
-  legal hold minimised), then Charter's own data: values under a legal hold are kept (and the
-  person restricted), everything else deleted; with nothing held, the subject and its data key
-  are deleted (crypto-shredding).
+  legal hold minimised) and each Parquet lake (only the files holding the person rewritten,
+  each atomically: ``charter.connectors.parquet``), then Charter's own data: values under a
+  legal hold are kept (and the person restricted), everything else deleted; with nothing held,
+  the subject and its data key are deleted (crypto-shredding).
 - rectification (16): the corrections in ``details.changes`` (``{"shop.customers": {"last_name":
   "Smith"}, "charter": {"name": "Ann Smith"}}``) applied with old and new values kept.
 - restriction (18), objection (21), withdraw_consent (7(3)): the flags and events decisions read.
 
-Systems Charter has no connector for (``manual``, ``webhook``, and ``parquet`` until the data
-lake connector exists) get a step that waits for staff to confirm it was done by hand.
+Systems Charter has no connector for (``manual``, ``webhook``), those whose connection variable
+is unset here, and corrections in a Parquet lake get a step that waits for staff to confirm it
+was done by hand.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
+from charter.connectors.parquet import LakeEngine, ParquetConnector, engine_from_env, lake_root
 from charter.connectors.sql import SqlConnector
 from charter.domain.clock import Clock
 from charter.domain.errors import InvalidInput
@@ -128,6 +132,7 @@ class RightsRunner:
         engine_for: EngineFactory = env_engine,
         *,
         push_allow_private: bool = False,
+        lake_engine: Callable[[], LakeEngine] = engine_from_env,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -139,6 +144,8 @@ class RightsRunner:
         self._engine_for = engine_for
         self._engines: dict[str, Engine] = {}
         self._connectors: dict[str, tuple[SqlConnector, float]] = {}
+        self._lake_engine_for = lake_engine
+        self._lake_engine: LakeEngine | None = None  # started at the first lake step
         self._holds = {hold.key: hold for hold in manifest.retention.legal_holds}
         self.own = OwnData(manifest, store, clock, consents, preferences)
         self.notifier = Notifier(manifest, store, outbox)
@@ -175,12 +182,16 @@ class RightsRunner:
         if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
             steps.append(PlannedStep(CHARTER, None, "collect"))
         for key, system in external:
-            if system.connector is not ConnectorKind.SQL or not self._connected(key):
+            lake = system.connector is ConnectorKind.PARQUET
+            if (system.connector is not ConnectorKind.SQL and not lake) or not self._connected(key):
                 steps.append(PlannedStep(key, None, "manual"))
             elif kind is RequestType.ERASURE:
                 steps.append(PlannedStep(key, None, "erase"))
             elif kind is RequestType.RECTIFICATION:
-                steps.append(PlannedStep(key, None, "rectify"))
+                # Raw events are not corrected by rewriting the lake: staff decide (Art. 16).
+                steps.append(PlannedStep(key, None, "manual" if lake else "rectify"))
+            elif lake:
+                steps.extend(PlannedStep(key, t, "collect") for t in system.tables)
             else:
                 steps.extend(PlannedStep(key, t, "collect") for t in self._connector(key).tables())
         own = {
@@ -453,7 +464,11 @@ class RightsRunner:
             )
             return None, summary
         if step.system != CHARTER:
-            connector = self._connector(step.system)
+            connector: SqlConnector | ParquetConnector = (
+                self._lake(step.system)
+                if self.manifest.systems[step.system].connector is ConnectorKind.PARQUET
+                else self._connector(step.system)
+            )
             if step.action == "collect":
                 found = self._found_keys(row, step.system)
                 table = connector.collect_table(step.target, identities, found)
@@ -467,7 +482,7 @@ class RightsRunner:
                     for target, values in details.get("details", {}).get("changes", {}).items()
                     if target.split(".", 1)[0] == step.system
                 }
-                done = connector.rectify(identities, changes)
+                done = self._connector(step.system).rectify(identities, changes)
                 return [asdict(r) for r in done], {"rows": len(done)}
         if step.action == "package":
             return self._package(row)
@@ -708,11 +723,13 @@ class RightsRunner:
                 )
             else:
                 system = self.manifest.systems[step.system]
-                why = (
-                    f"its connection ({system.connection_env}) is not set"
-                    if system.connector is ConnectorKind.SQL
-                    else f"Charter has no {system.connector.value} connector"
-                )
+                connectable = system.connector in (ConnectorKind.SQL, ConnectorKind.PARQUET)
+                if connectable and not self._connected(step.system):
+                    why = f"its connection ({system.connection_env}) is not set"
+                elif connectable:
+                    why = "Charter does not correct events in a data lake"
+                else:
+                    why = f"Charter has no {system.connector.value} connector"
                 note = f"{system.name}: {why}; carry out step {step.seq} by hand, then confirm it"
             record_event(
                 connection,
@@ -775,10 +792,16 @@ class RightsRunner:
             return None
 
     def _connected(self, system_key: str) -> bool:
-        """Whether the SQL system's connection is configured here; a system whose variable is
-        unset is done by hand (staff see why), rather than failing the request forever."""
+        """Whether the SQL system's or lake's connection is configured here; a system whose
+        variable is unset is done by hand (staff see why), rather than failing the request
+        forever."""
+        system = self.manifest.systems[system_key]
         try:
-            self._connector(system_key)
+            if system.connector is ConnectorKind.PARQUET:
+                assert system.connection_env is not None  # lint: a lake names its variable
+                lake_root(system.connection_env)
+            else:
+                self._connector(system_key)
         except InvalidInput as unset:
             if unset.code != "system_unset":
                 raise
@@ -799,6 +822,17 @@ class RightsRunner:
         connector = SqlConnector(system_key, system, engine, self._holds)
         self._connectors[system_key] = (connector, now)
         return connector
+
+    def _lake(self, system_key: str) -> ParquetConnector:
+        """The lake's connector on the configured engine (DuckDB unless ``CHARTER_LAKE_ENGINE``
+        says ``spark``), started once per runner; the directory is read from the environment
+        each time, so a changed variable takes effect at the next step."""
+        system = self.manifest.systems[system_key]
+        assert system.connection_env is not None  # lint: a lake names its variable
+        root = lake_root(system.connection_env)
+        if self._lake_engine is None:
+            self._lake_engine = self._lake_engine_for()
+        return ParquetConnector(system_key, system, root, self._lake_engine, self._holds)
 
     def _load(self, request_id: str) -> Any:
         with self.store.read() as connection:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -572,3 +573,37 @@ breach_events = Table(
     Column("details", JSON),
     Index(None, "breach_id"),
 )
+
+event_drops = Table(
+    "event_drops",
+    metadata,
+    # The UTC day of the events (ISO date), the brand and why they were dropped.
+    Column("day", String(10), primary_key=True),
+    Column("brand", String(64), primary_key=True),
+    Column("reason", String(64), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+"""Page views refused at ``POST /v1/events`` (no consent, unreadable), counted per day, brand
+and reason; the events themselves are not kept (``charter.services.events``)."""
+
+stat_releases = Table(
+    "stat_releases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dataset", String(64), nullable=False),
+    Column("query", JSON, nullable=False),
+    Column("parameters", JSON, nullable=False),
+    # The ledger: the epsilons of a dataset's releases add up (sequential composition).
+    Column("epsilon", Float, nullable=False),
+    Column("noise_scale", Float, nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("recipient_name", String(200), nullable=False),
+    Column("disclosure_id", String(36), ForeignKey("disclosures.id", ondelete="SET NULL")),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("result", JSON, nullable=False),
+    Index(None, "dataset", "created_at"),
+)
+"""Every aggregate statistics release (query, parameters, noise, recipient, what was released)
+and, summed per dataset, the privacy budget spent; see ``charter.services.statistics``."""
