@@ -611,12 +611,15 @@ def bounded_aggregates(
         links AS (
             SELECT cookie_id, max(account_id) AS account_id
             FROM cc WHERE account_id IS NOT NULL GROUP BY cookie_id),
-        persons AS (
-            SELECT coalesce(links.account_id, cc.cookie_id) AS person, {dims_comma} n
-            FROM cc LEFT JOIN links USING (cookie_id)),
         pc AS (
-            SELECT person, {dims_comma} least(sum(n), {k_rows}) AS c, 0.0 AS s
-            FROM persons GROUP BY ALL)"""  # noqa: S608 (see below)
+            -- A cookie never signed in is its own person, one row per cell already; only the
+            -- cookies of an account are regrouped under it.
+            SELECT cookie_id AS person, {dims_comma} least(n, {k_rows}) AS c, 0.0 AS s
+            FROM cc ANTI JOIN links USING (cookie_id)
+            UNION ALL
+            SELECT links.account_id AS person, {dims_comma} least(sum(n), {k_rows}) AS c,
+                   0.0 AS s
+            FROM cc JOIN links USING (cookie_id) GROUP BY ALL)"""  # noqa: S608 (see below)
     # Column names come from the manifest (key pattern) or pass _identifier; bin labels are
     # formatted floats; every value (domains, filters, salt, files) is a bound parameter.
     sql = f"""
@@ -628,11 +631,18 @@ def bounded_aggregates(
             WHERE {where})
         WHERE {present}),
     {per_cell},
+    many AS (SELECT person FROM pc GROUP BY person HAVING count(*) > {m_cells}),
     kept AS (
-        SELECT unnest(min_by({{{cell_struct}}}, hash({salt_param}, {cell_key}), {m_cells})) AS x
-        FROM pc GROUP BY person)
-    SELECT {", ".join(f"x.{d}" for d in dims) + ", " if dims else ""}
-           sum(x.c)::BIGINT AS c, sum(x.s) AS s
+        -- Most people have M cells or fewer and keep them all; only the few others need the
+        -- M with the smallest salted hashes (a list built per person: the costly part).
+        SELECT {dims_comma} c, s FROM pc ANTI JOIN many USING (person)
+        UNION ALL
+        SELECT {", ".join(f"x.{d}" for d in dims) + ", " if dims else ""} x.c, x.s FROM (
+            SELECT unnest(min_by({{{cell_struct}}}, hash({salt_param}, {cell_key}), {m_cells}))
+                AS x
+            FROM pc SEMI JOIN many USING (person)
+            GROUP BY person))
+    SELECT {dims_comma} sum(c)::BIGINT AS c, sum(s) AS s
     FROM kept {"GROUP BY ALL" if dims else ""}
     """  # noqa: S608
     with duckdb.connect() as connection:
