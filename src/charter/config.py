@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     public_base_url: str = "http://127.0.0.1:8000"
+    geoip_file: Path | None = Field(
+        default=None,
+        description="An IP-range table (CSV first,last,country, e.g. DB-IP's IP to Country "
+        "Lite) from which the country of an event is derived before its address is truncated.",
+    )
     push_allow_private: bool = Field(
         default=False,
         description="Let portability requests push data to private-network addresses.",

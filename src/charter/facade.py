@@ -11,6 +11,7 @@ from charter.domain.clock import Clock, system_clock
 from charter.domain.consent import ANY_CHANNEL
 from charter.domain.decisions import Decision
 from charter.domain.errors import InvalidValue, NotFound
+from charter.domain.geo import CountryTable
 from charter.domain.permissions import Permission
 from charter.domain.requests import ReceivedVia, RequestType
 from charter.manifest import Manifest
@@ -34,7 +35,7 @@ from charter.services.cookie_banner import CookieBannerService
 from charter.services.dashboard import DashboardService
 from charter.services.decisions import DecisionService
 from charter.services.disclosures import DisclosureService
-from charter.services.events import EventService
+from charter.services.events import EventService, load_country_table
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import DirectoryTransport, Outbox, Transport, transport_for
 from charter.services.policy_versions import PolicyVersionService
@@ -76,6 +77,7 @@ class Charter:
         transport: Transport | None = None,
         push_allow_private: bool = False,
         manifest_path: Path | None = None,
+        countries: CountryTable | None = None,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -121,12 +123,14 @@ class Charter:
         self.breaches = BreachService(manifest, store, clock, self.outbox, self.rights.connector)
         self.disclosures = DisclosureService(manifest, store, clock)
         self.statistics = StatisticsService(manifest, store, clock, self.disclosures)
-        self.events = EventService(manifest, store, clock)
+        self.events = EventService(manifest, store, clock, countries=countries)
         self.transfers = TransferService(manifest, store, clock, self.outbox, self.disclosures)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
         settings = settings or Settings()
+        # Read before the store opens: a bad table then leaves nothing open behind it.
+        countries = load_country_table(settings.geoip_file) if settings.geoip_file else None
         manifest, store = load(settings)
         return cls(
             manifest,
@@ -136,6 +140,7 @@ class Charter:
             transport=transport_for(settings.smtp_url, settings.outbox_dir),
             push_allow_private=settings.push_allow_private,
             manifest_path=settings.manifest,
+            countries=countries,
         )
 
     def close(self) -> None:

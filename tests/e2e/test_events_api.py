@@ -16,8 +16,11 @@ import yaml
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from charter.api import create_app
+from charter.bootstrap import initialise
 from charter.cli import app
 from charter.config import Settings
+from charter.domain.errors import InvalidValue
 from charter.domain.lake import bucket_of
 from charter.facade import Charter
 from charter.services.consents import ConsentRequest
@@ -256,3 +259,44 @@ def test_cli_summary_reads_the_lake_with_duckdb(
     monkeypatch.delenv("EVENTS_LAKE_URL")
     unset = CliRunner().invoke(app, ["events", "summary"])
     assert unset.exit_code == 1 and "EVENTS_LAKE_URL" in unset.output
+
+
+def test_the_country_is_derived_from_the_operators_range_table(
+    settings: Settings, lake: Path, tmp_path: Path
+) -> None:
+    table = tmp_path / "dbip-country-lite.csv"
+    table.write_text(
+        '"198.51.100.0","198.51.100.255","NL"\n'
+        '"2001:db8::","2001:db8:ffff:ffff:ffff:ffff:ffff:ffff","JP"\n'
+        '"203.0.113.0","203.0.113.255","ZZ"\n',
+        encoding="utf-8",
+    )
+    initialise(settings)
+    with Charter.open(settings.model_copy(update={"geoip_file": table})) as charter:
+        service = {"Authorization": f"Bearer {charter.create_token('service').token}"}
+        with TestClient(create_app(settings, charter=charter)) as client:
+            choose(client, "accept_all", ACCEPTED)
+            batch = [
+                event(ACCEPTED),  # in the NL range: derived, the CDN's DE set aside
+                event(ACCEPTED, ip_address=FULL_IPV6, country=None),  # JP
+                event(ACCEPTED, ip_address="203.0.113.9"),  # ZZ: unknown, the header's DE
+                event(ACCEPTED, ip_address="192.0.2.1", country=None),  # in no range: none
+            ]
+            assert post(client, service, batch).json()["accepted"] == 4
+    countries = sorted((r[3], r[4] or "") for r in stored(lake))
+    assert countries == [
+        ("192.0.2.0", ""),
+        ("198.51.100.0", "NL"),
+        ("2001:db8:abcd::", "JP"),
+        ("203.0.113.0", "DE"),
+    ]
+
+
+def test_a_bad_range_table_refuses_to_start(settings: Settings, tmp_path: Path) -> None:
+    table = tmp_path / "ranges.csv"
+    table.write_text("10.0.0.0,10.0.0.255,DE\n10.0.0.128,10.0.1.0,FR\n", encoding="utf-8")
+    initialise(settings)
+    with pytest.raises(InvalidValue, match=r"ranges overlap at 10\.0\.0\.128"):
+        Charter.open(settings.model_copy(update={"geoip_file": table}))
+    with pytest.raises(InvalidValue, match="cannot read the IP-range table"):
+        Charter.open(settings.model_copy(update={"geoip_file": tmp_path / "missing.csv"}))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -128,11 +128,13 @@ def read_event(
     purposes: Mapping[str, str | None],
     now: dt.datetime,
     truncation: IpTruncation = IpTruncation(),
+    country_of: Callable[[str], str | None] | None = None,
 ) -> PageView | Invalid:
-    """One event as it will be stored, or why it cannot be: the address truncated, the
-    country taken from the forwarded CDN header, the URLs stripped. ``purposes`` maps each
-    cookie category to the consent purpose it needs (``None``: strictly necessary, no
-    consent); ``event_id`` is used when the event has none."""
+    """One event as it will be stored, or why it cannot be: the address truncated, the URLs
+    stripped, the country derived from the whole address by ``country_of`` (the operator's
+    range table, ``charter.domain.geo``) before truncation, else taken from the forwarded CDN
+    header. ``purposes`` maps each cookie category to the consent purpose it needs (``None``:
+    strictly necessary, no consent); ``event_id`` is used when the event has none."""
     for name in _REQUIRED_TEXT:
         value = raw.get(name)
         if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
@@ -175,7 +177,8 @@ def read_event(
         cookie_id=raw["cookie_id"].strip(),
         account_id=raw.get("account_id"),
         ip_address=truncated,
-        country=country_code(raw.get("country")),
+        country=(country_of(address) if country_of and isinstance(address, str) else None)
+        or country_code(raw.get("country")),
         device_type=raw["device_type"].strip(),
         operating_system=raw["operating_system"].strip(),
         browser=raw["browser"].strip(),

@@ -27,6 +27,7 @@ The lake's directory is the value of the environment variable the events system 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import uuid
@@ -47,6 +48,7 @@ from charter.domain.clock import Clock
 from charter.domain.decisions import Decision, PurposeRule, decide
 from charter.domain.errors import Conflict, InvalidInput, InvalidValue
 from charter.domain.events import INVALID, NO_CONSENT, Invalid, IpTruncation, PageView, read_event
+from charter.domain.geo import BadRange, CountryTable
 from charter.domain.lake import COLUMNS, bucket_of, day_of, partition_path
 from charter.manifest.models import Events, IdentityKind, Manifest
 from charter.services.brands import require_brand
@@ -152,8 +154,10 @@ class EventService:
         store: Store,
         clock: Clock,
         environ: Mapping[str, str] | None = None,
+        countries: CountryTable | None = None,
     ) -> None:
         self.manifest = manifest
+        self.countries = countries
         self.store = store
         self.clock = clock
         self.environ = os.environ if environ is None else environ
@@ -211,7 +215,13 @@ class EventService:
 
     def _read(self, raw: Mapping[str, Any], brand: str, now: dt.datetime) -> PageView | Invalid:
         event = read_event(
-            _with_time(raw), brand, str(uuid.uuid4()), self.purposes, now, self.truncation
+            _with_time(raw),
+            brand,
+            str(uuid.uuid4()),
+            self.purposes,
+            now,
+            self.truncation,
+            self.countries.country if self.countries is not None else None,
         )
         if isinstance(event, Invalid):
             return event
@@ -381,3 +391,22 @@ def _count_drops(
         ),
         rows,
     )
+
+
+def load_country_table(path: Path) -> CountryTable:
+    """The operator's IP-range table (``CHARTER_GEOIP_FILE``): CSV rows ``first,last,country``
+    (DB-IP's "IP to Country Lite" as published; further columns are ignored). A file that
+    cannot be read or a bad row refuses it whole, naming the file and the row."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [
+                tuple(row[:3]) for row in csv.reader(handle) if row and not row[0].startswith("#")
+            ]
+    except OSError as error:
+        raise InvalidValue(f"{path}: cannot read the IP-range table ({error.strerror})") from None
+    if any(len(row) < 3 for row in rows):
+        raise InvalidValue(f"{path}: every row needs first address, last address and country")
+    try:
+        return CountryTable.from_rows(rows)  # type: ignore[arg-type]
+    except BadRange as bad:
+        raise InvalidValue(f"{path}: {bad}") from None
