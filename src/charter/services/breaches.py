@@ -39,6 +39,7 @@ from charter.services.outbox import Message, Outbox
 from charter.services.values import printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
+from charter.storage.rows import row_by_id
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import breach_events, breaches, submissions
@@ -869,10 +870,7 @@ class BreachService:
 
 
 def _row(connection: Connection, breach_id: str, *, for_update: bool = False) -> Any:
-    query = select(breaches).where(breaches.c.id == breach_id)
-    if for_update and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).first()
+    row = row_by_id(connection, breaches, breach_id, for_update=for_update)
     if row is None:
         raise NotFound(f"no breach '{breach_id}'", code="unknown_breach")
     return row

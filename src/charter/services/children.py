@@ -51,6 +51,7 @@ from charter.services.values import normalise_email, printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
 from charter.storage.ledger import Ledger, LedgerEntry, keep_notice
+from charter.storage.rows import row_by_id
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import parental_consents
@@ -587,10 +588,7 @@ class ParentalConsentService:
 
     @staticmethod
     def _row(connection: Connection, consent_id: str, *, for_update: bool = False) -> Any:
-        query = select(parental_consents).where(parental_consents.c.id == consent_id)
-        if for_update and connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return connection.execute(query).first()
+        return row_by_id(connection, parental_consents, consent_id, for_update=for_update)
 
     def _authorised(
         self, connection: Connection, consent_id: str, token: str, *, for_update: bool = False

@@ -48,7 +48,13 @@ from charter.manifest.models import (
 )
 from charter.services.brands import require_brand
 from charter.services.children import AwaitingParent, ParentalConsentService, ParentContact
-from charter.services.identify import Hashed, find_or_create, hash_identities, locate
+from charter.services.identify import (
+    Hashed,
+    find_or_create,
+    hash_identities,
+    locate,
+    owners_of,
+)
 from charter.services.values import printable, validate_field
 from charter.storage.ledger import Ledger, LedgerEntry
 from charter.storage.store import Store
@@ -293,8 +299,15 @@ class CollectionService:
         with self.store.write() as connection:
             repo = SubjectRepository(connection, self.store.vault)
             ledger = Ledger(connection)
-            known = locate(repo, checked.identities)
-            known_state = ledger.load(known).decision if known is not None else None
+            # One lookup of the identities serves the child check and the linking below.
+            owners = owners_of(repo, checked.identities)
+            known = locate(repo, checked.identities, owners)
+            # A known person's state matters only when the submission does not show an adult.
+            known_state = (
+                ledger.load(known).decision
+                if known is not None and checked.minor is not False
+                else None
+            )
             minor = checked.minor
             if minor is None and known_state is not None:
                 minor = known_state.minor
@@ -306,7 +319,7 @@ class CollectionService:
                 if isinstance(admitted, AwaitingParent):
                     return admitted  # commits the parent's contact only
                 parent_entries = admitted
-            subject_id = find_or_create(repo, checked.identities, now)
+            subject_id = find_or_create(repo, checked.identities, now, owners)
             submission_id = repo.record_submission(
                 subject_id,
                 brand=submission.brand,

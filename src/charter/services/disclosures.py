@@ -59,6 +59,7 @@ from charter.services.package import Disclosure
 from charter.services.values import printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
+from charter.storage.rows import row_by_id
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import (
@@ -771,10 +772,7 @@ def recipients_disclosed_to(
 
 
 def _row(connection: Connection, disclosure_id: str, *, for_update: bool = False) -> Any:
-    query = select(disclosures).where(disclosures.c.id == disclosure_id)
-    if for_update and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).first()
+    row = row_by_id(connection, disclosures, disclosure_id, for_update=for_update)
     if row is None:
         raise NotFound(f"no disclosure '{disclosure_id}'", code="unknown_disclosure")
     return row

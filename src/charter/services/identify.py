@@ -49,20 +49,34 @@ def hash_identities(
     return hashed
 
 
-def locate(repo: SubjectRepository, hashed: Hashed) -> str | None:
-    """The known subject for these identities (the oldest, if they name several), or ``None``."""
-    owners = repo.owners([key for key, _ in hashed])
+Owners = dict[IdentityKey, str]
+
+
+def owners_of(repo: SubjectRepository, hashed: Hashed) -> Owners:
+    """Which subject each of these identities already belongs to (the unknown ones absent)."""
+    return repo.owners([key for key, _ in hashed])
+
+
+def locate(
+    repo: SubjectRepository, hashed: Hashed, owners: Owners | None = None
+) -> str | None:
+    """The known subject for these identities (the oldest, if they name several), or ``None``.
+    ``owners``: their ``owners_of``, when the caller looked them up already."""
+    owners = owners_of(repo, hashed) if owners is None else owners
     if not owners:
         return None
     return repo.oldest(set(owners.values()))
 
 
-def find_or_create(repo: SubjectRepository, hashed: Hashed, now: dt.datetime) -> str:
+def find_or_create(
+    repo: SubjectRepository, hashed: Hashed, now: dt.datetime, owners: Owners | None = None
+) -> str:
     """The subject for these identities, created or linked as needed; new identities attached.
 
     When the identities belong to several subjects, those are linked into the oldest.
+    ``owners``: their ``owners_of``, when the caller looked them up already in this transaction.
     """
-    owners = repo.owners([key for key, _ in hashed])
+    owners = owners_of(repo, hashed) if owners is None else owners
     matched = set(owners.values())
     if not matched:
         subject_id = repo.create(now)

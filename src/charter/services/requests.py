@@ -62,6 +62,7 @@ from charter.services.outbox import Message, Outbox
 from charter.services.values import printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
+from charter.storage.rows import row_by_id
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import (
@@ -873,10 +874,7 @@ def audit_actor(actor: str) -> str:
 
 def request_row(connection: Connection, request_id: str, *, for_update: bool = False) -> Any:
     """A request's row (locked on PostgreSQL with ``for_update``); ``NotFound`` otherwise."""
-    query = select(rights_requests).where(rights_requests.c.id == request_id)
-    if for_update and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).first()
+    row = row_by_id(connection, rights_requests, request_id, for_update=for_update)
     if row is None:
         raise NotFound(f"no request '{request_id}'", code="unknown_request")
     return row
