@@ -60,6 +60,11 @@ class LegalBasis(StrEnum):
     LEGAL_OBLIGATION = "legal_obligation"
     VITAL_INTEREST = "vital_interest"
     PUBLIC_TASK = "public_task"
+    SOFT_OPT_IN = "soft_opt_in"
+    """ePrivacy Directive Art. 13(2): e-mail marketing of the brand's own similar products to
+    its existing customers, with an opt-out offered at collection and in every message. Not
+    consent: the person is a customer of the brand (a sale at a touchpoint the purpose names)
+    and has not opted out."""
 
 
 class MinorsRule(StrEnum):
@@ -191,6 +196,25 @@ class DataCategory(Model):
     sensitivity: Sensitivity = Sensitivity.PERSONAL
 
 
+class SoftOptIn(Model):
+    """How a ``soft_opt_in`` purpose comes to apply (ePrivacy Directive Art. 13(2))."""
+
+    established_by: list[Key] = Field(
+        min_length=1,
+        description="Touchpoints whose submission (a sale, a product registration) makes the "
+        "person an existing customer of that brand; each offers the opt-out at collection.",
+    )
+    opt_out_notice: str = Field(
+        description="The opt-out offered at collection, shown beside the form (recorded as the "
+        "evidence of the offer)."
+    )
+    lapses_after: Duration | None = Field(
+        default=None,
+        description="How long after the latest sale the relationship still counts as existing; "
+        "none: while the person stays a customer.",
+    )
+
+
 class Purpose(Model):
     name: str
     description: str
@@ -207,6 +231,15 @@ class Purpose(Model):
     minors: MinorsRule = MinorsRule.PARENTAL_CONSENT
     notice: str | None = Field(default=None, description="Consent text shown to the person.")
     notice_version: int = Field(default=1, ge=1)
+    soft_opt_in: SoftOptIn | None = Field(
+        default=None, description="Required for, and only for, legal_basis soft_opt_in."
+    )
+
+    @model_validator(mode="after")
+    def _soft_opt_in_matches_basis(self) -> Purpose:
+        if (self.legal_basis is LegalBasis.SOFT_OPT_IN) != (self.soft_opt_in is not None):
+            raise ValueError("soft_opt_in: give it exactly when legal_basis is soft_opt_in")
+        return self
 
     @property
     def may_object(self) -> bool:
@@ -233,12 +266,45 @@ class FieldType(StrEnum):
     ADDRESS = "address"
 
 
+class Visibility(StrEnum):
+    """Who may see a collected value beyond the company (privacy by default, GDPR Art. 25(2))."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
+    """Published by the touchpoint's nature (a forum post and the name it is posted under)."""
+    CHOICE = "choice"
+    """Private unless the person chooses to make it public (a profile's location, a bio)."""
+
+
+Choice = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
 class FieldSpec(Model):
     category: DottedKey
     type: FieldType = FieldType.STRING
     required: bool = False
     max_length: int = Field(default=500, ge=1, le=100_000)
     description: str | None = None
+    choices: list[Choice] | None = Field(
+        default=None,
+        description="The only values accepted (a string field): a survey's answer options, "
+        "which aggregate results count.",
+    )
+    prior_notice: Key | None = Field(
+        default=None,
+        description="A ``notices`` entry that must have been sent to the person before this "
+        "field is collected (e.g. product diagnostics).",
+    )
+    visibility: Visibility = Visibility.PRIVATE
+
+    @model_validator(mode="after")
+    def _choices_are_strings(self) -> FieldSpec:
+        if self.choices is not None:
+            if self.type is not FieldType.STRING:
+                raise ValueError("choices: only a string field takes choices")
+            if not self.choices or len(set(self.choices)) != len(self.choices):
+                raise ValueError("choices: list each value once, at least one")
+        return self
 
 
 class IdentityKind(StrEnum):
@@ -258,17 +324,134 @@ class Source(StrEnum):
     SOCIAL_MEDIA = "social_media"
 
 
+class SurveyRules(Model):
+    """How a survey's results may be published (policy: "we will not attribute any particular
+    response to you without your permission"): counts of the ``results`` fields' choices as an
+    aggregate release, and quotes only from people who gave ``attribution_purpose``."""
+
+    results: list[Key] = Field(
+        min_length=1, description="Fields with choices whose counts are published."
+    )
+    quote_field: Key | None = Field(default=None, description="A free-text answer quoted.")
+    name_field: Key | None = Field(default=None, description="The name a quote is signed with.")
+    attribution_purpose: Key | None = Field(
+        default=None, description="The consent purpose allowing a quote to be published."
+    )
+
+    @model_validator(mode="after")
+    def _quotes_need_permission(self) -> SurveyRules:
+        if self.quote_field is not None and self.attribution_purpose is None:
+            raise ValueError("quote_field: quotes need an attribution_purpose")
+        return self
+
+
+class WinnerNames(StrEnum):
+    """How much of a winner's name a contest's rules allow to be published."""
+
+    NONE = "none"
+    FIRST_NAME_AND_INITIAL = "first_name_and_initial"
+    FULL_NAME = "full_name"
+
+
+class ContestRules(Model):
+    rules_url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")]
+    winners: WinnerNames = WinnerNames.NONE
+    winner_country: bool = Field(
+        default=False, description="Whether the winner's country is published with the name."
+    )
+    name_field: Key = "name"
+    country_field: Key | None = None
+    sponsor: Key | None = Field(
+        default=None, description="The recipient co-sponsoring the contest, who receives entries."
+    )
+
+
+class ErasureOfPublic(StrEnum):
+    DELETE = "delete"
+    DEIDENTIFY = "deidentify"
+
+
+class Publication(Model):
+    """Where a touchpoint's public values are published, and what erasure does to them
+    (GDPR Art. 17(1)-(2))."""
+
+    system: Key | None = Field(
+        default=None, description="The system publishing them (a forum's privacy webhook)."
+    )
+    on_erasure: ErasureOfPublic = ErasureOfPublic.DELETE
+    replacement: str = Field(
+        default="Former member",
+        max_length=100,
+        description="The author shown on de-identified posts.",
+    )
+    republishers: list[Key] = Field(
+        default_factory=list,
+        description="Recipients known to copy what is published (search engines, syndication "
+        "partners), told of every erasure (Art. 17(2)).",
+    )
+
+
 class Touchpoint(Model):
     name: str
     description: str
     brands: Literal["all"] | list[Key] = "all"
     source: Source = Source.DIRECT
+    partners: list[Key] = Field(
+        default_factory=list,
+        description="For a partner or social_media source: the ``partners`` it receives from.",
+    )
     data_subjects: list[Key] = Field(default_factory=lambda: ["customer"])
     identities: list[IdentityKind] = Field(min_length=1)
     fields: dict[Key, FieldSpec] = Field(default_factory=dict)
     purposes: list[Key] = Field(min_length=1)
     consent_purposes: list[Key] = Field(
         default_factory=list, description="Consent purposes offered as unticked checkboxes."
+    )
+    survey: SurveyRules | None = None
+    contest: ContestRules | None = None
+    publication: Publication | None = None
+
+
+class PriorNotice(Model):
+    """A notice sent to the person before a kind of data is collected (policy: "we will notify
+    you specifically in advance")."""
+
+    name: str
+    subject: str
+    body: str
+    valid_for: Duration = Field(
+        default=Duration("P30D"), description="How long after it is sent the notice covers."
+    )
+
+
+class Art14Ground(StrEnum):
+    """GDPR Art. 14(5): when data obtained from others needs no notice to the person."""
+
+    ALREADY_INFORMED = "already_informed"  # (a)
+    DISPROPORTIONATE_EFFORT = "disproportionate_effort"  # (b)
+    REQUIRED_BY_LAW = "required_by_law"  # (c)
+    PROFESSIONAL_SECRECY = "professional_secrecy"  # (d)
+
+
+class Art14Exemption(Model):
+    ground: Art14Ground
+    reason: str
+
+
+class Partner(Model):
+    """Someone who passes personal data to us (Art. 14): a partner under an agreement, or a
+    social media platform."""
+
+    name: str
+    kind: Literal["partner", "social_media"]
+    description: str
+    agreements: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        description="References of the agreements under which it passes data; a submission "
+        "names one.",
+    )
+    exemption: Art14Exemption | None = Field(
+        default=None, description="Why its people get no Art. 14 notice; none: they do."
     )
 
 
@@ -446,6 +629,9 @@ class System(Model):
     name: str
     connector: ConnectorKind
     connection_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
+    secret_env: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = Field(
+        default=None, description="A webhook system: the variable holding its HMAC secret."
+    )
     description: str | None = None
     tables: dict[str, Table] = Field(default_factory=dict)
 
@@ -546,6 +732,12 @@ class Manifest(Model):
     data_categories: dict[DottedKey, DataCategory] = Field(min_length=1)
     purposes: dict[Key, Purpose] = Field(min_length=1)
     touchpoints: dict[Key, Touchpoint] = Field(min_length=1)
+    notices: dict[Key, PriorNotice] = Field(
+        default_factory=dict, description="Notices sent before a field is collected."
+    )
+    partners: dict[Key, Partner] = Field(
+        default_factory=dict, description="Sources of data not collected from the person."
+    )
     recipients: dict[Key, Recipient] = Field(default_factory=dict)
     cookies: dict[Key, CookieCategory] = Field(default_factory=dict)
     cookie_banner: CookieBanner = Field(default_factory=CookieBanner)

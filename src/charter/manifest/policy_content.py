@@ -262,6 +262,7 @@ _BASIS_ORDER = (
     LegalBasis.CONSENT,
     LegalBasis.CONTRACT,
     LegalBasis.LEGITIMATE_INTEREST,
+    LegalBasis.SOFT_OPT_IN,
     LegalBasis.LEGAL_OBLIGATION,
     LegalBasis.VITAL_INTEREST,
     LegalBasis.PUBLIC_TASK,
@@ -283,6 +284,12 @@ _BASIS_EXPLANATIONS = {
     LegalBasis.LEGAL_OBLIGATION: "The law requires this use of us.",
     LegalBasis.VITAL_INTEREST: "The use is needed to protect your life or someone else's.",
     LegalBasis.PUBLIC_TASK: "The use is needed for a task carried out in the public interest.",
+    LegalBasis.SOFT_OPT_IN: (
+        "As our customer you may receive e-mails about our own products similar to those you "
+        "bought or registered, without having been asked for consent. We offered you the "
+        "choice to opt out when you bought or registered, and every e-mail lets you opt out "
+        "with one click (ePrivacy Directive Art. 13(2))."
+    ),
 }
 _GROUPS = (
     (

@@ -36,6 +36,7 @@ BASIS_NAMES: dict[LegalBasis, str] = {
     LegalBasis.LEGAL_OBLIGATION: "A legal obligation",
     LegalBasis.VITAL_INTEREST: "Protection of someone's vital interests",
     LegalBasis.PUBLIC_TASK: "A task in the public interest",
+    LegalBasis.SOFT_OPT_IN: "Your being our customer, until you opt out",
 }
 """Each basis of GDPR Art. 6(1) as a reader names it."""
 
@@ -51,6 +52,10 @@ REGISTER_BASIS_NAMES: dict[LegalBasis, str] = {
     LegalBasis.LEGAL_OBLIGATION: "Compliance with a legal obligation",
     LegalBasis.VITAL_INTEREST: "Vital interests of a natural person",
     LegalBasis.PUBLIC_TASK: "A task in the public interest",
+    LegalBasis.SOFT_OPT_IN: (
+        "Legitimate interests of the controller: marketing of its own similar products to "
+        "existing customers who did not opt out (soft opt-in)"
+    ),
 }
 """The same bases as the records of processing name them, in the words of Art. 6(1)."""
 
@@ -61,6 +66,7 @@ BASIS_ARTICLES: dict[LegalBasis, str] = {
     LegalBasis.VITAL_INTEREST: "GDPR Art. 6(1)(d)",
     LegalBasis.PUBLIC_TASK: "GDPR Art. 6(1)(e)",
     LegalBasis.LEGITIMATE_INTEREST: "GDPR Art. 6(1)(f)",
+    LegalBasis.SOFT_OPT_IN: "GDPR Art. 6(1)(f); ePrivacy Directive Art. 13(2)",
 }
 
 KIND_NAMES: dict[RecipientKind, str] = {
