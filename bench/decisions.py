@@ -8,7 +8,9 @@ What is measured (issue 3, item 7):
    consent purposes have a history (given; given then withdrawn; given, withdrawn, given again;
    refused; expired; given to an earlier notice version), mostly on channel ``any``, some on
    ``email``; 3 % objected to a legitimate-interest purpose, 2 % to direct marketing as a whole,
-   0.5 % are restricted, 2 % are minors (half with parental consent). The purpose rules are
+   0.5 % are restricted, 2 % are minors (half with a parent's consent, on the ``parent``
+   channel); per brand, half are existing customers for the soft opt-in purpose
+   ``customer_updates`` (the ``customer`` channel; one in ten lapsed). The purpose rules are
    compiled from ``examples/musicgroup/charter.yaml`` with ``compile_rules``; one consent
    purpose (``surveys``) has its notice version raised to 2, as after a material change, so
    that earlier consents to it are outdated.
@@ -63,6 +65,7 @@ CONSENT_PURPOSES = (
     "site_preferences",
 )
 OUTDATED_PURPOSE = "surveys"
+SOFT_OPT_IN = "customer_updates"  # e-mail to existing customers (basis soft_opt_in)
 OBJECTABLE = ("product_analysis", "customer_updates", "product_development")
 QUERY_MIX = (
     ("marketing_communications", 30),
@@ -120,8 +123,23 @@ def reference_decide(
     if state.minor:
         if rule.minors == "excluded":
             return (False, rule.basis, "child_without_parental_consent")
-        if rule.minors == "parental_consent" and not state.parental_consent:
+        parent = state.consents.get((brand, rule.key, "parent"))
+        if rule.minors == "parental_consent" and not (
+            parent is not None
+            and parent.action in (ConsentAction.GIVEN, ConsentAction.RENEWED)
+            and parent.purpose_version >= rule.version
+        ):
             return (False, rule.basis, "child_without_parental_consent")
+    if rule.basis == "soft_opt_in":
+        relationship = state.consents.get((brand, rule.key, "customer"))
+        if relationship is None or relationship.action in (
+            ConsentAction.REFUSED,
+            ConsentAction.EXPIRED,
+        ):
+            return (False, rule.basis, "not_a_customer")
+        if relationship.action == ConsentAction.WITHDRAWN:
+            return (False, rule.basis, "opted_out")
+        return (True, rule.basis, "ok")
     if rule.basis != "consent":
         return (True, rule.basis, "ok")
     record = state.consents.get((brand, rule.key, "any"))
@@ -150,7 +168,21 @@ def build_population(
     for _ in range(n):
         subject_id = f"{rng.getrandbits(128):032x}"
         consents: dict[ConsentKey, ConsentRecord] = {}
+        minor = rand() < 0.02
         for brand in rng.sample(brands, 1 if rand() < 0.6 else (2 if rand() < 0.75 else 3)):
+            if rand() < 0.5:  # a customer of the brand (soft opt-in), 1 in 10 of them lapsed
+                key = keys.setdefault(
+                    (brand, SOFT_OPT_IN, "customer"), (brand, SOFT_OPT_IN, "customer")
+                )
+                action = ConsentAction.EXPIRED if rand() < 0.1 else ConsentAction.GIVEN
+                consents[key] = ConsentRecord(action, 1, moments[rng.getrandbits(12)])
+            if minor and rand() < 0.5:  # a parent consented to the brand's purposes
+                for purpose, rule in rules.items():
+                    if rule.minors == "parental_consent":
+                        key = keys.setdefault(
+                            (brand, purpose, "parent"), (brand, purpose, "parent")
+                        )
+                        consents[key] = ConsentRecord(ConsentAction.GIVEN, rule.version, start)
             for purpose in CONSENT_PURPOSES:
                 if rand() >= 0.45:
                     continue
@@ -169,13 +201,11 @@ def build_population(
             objections = frozenset({OBJECTABLE[int(roll * 100) % len(OBJECTABLE)]})
         elif roll < 0.05:
             objections = frozenset({MARKETING_OBJECTION})
-        minor = rand() < 0.02
         states[subject_id] = SubjectState(
             consents=consents,
             objections=objections,
             restricted=rand() < 0.005,
             minor=minor,
-            parental_consent=minor and rand() < 0.5,
         )
     return states
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from charter.domain.consent import ANY_CHANNEL
 from charter.domain.decisions import Decision
 from charter.domain.errors import InvalidValue, NotFound
 from charter.domain.geo import CountryTable
+from charter.domain.notices_rules import SourceRef
 from charter.domain.permissions import Permission
 from charter.domain.requests import ReceivedVia, RequestType
 from charter.manifest import Manifest
@@ -31,7 +33,9 @@ from charter.services.collection import (
     SubmissionReceipt,
 )
 from charter.services.consents import ConsentRequest, ConsentService, RecordedConsent
+from charter.services.contests import ContestService
 from charter.services.cookie_banner import CookieBannerService
+from charter.services.credentials import CredentialService
 from charter.services.dashboard import DashboardService
 from charter.services.decisions import DecisionService
 from charter.services.disclosures import DisclosureService
@@ -45,12 +49,16 @@ from charter.services.preferences import (
     PreferenceService,
     UnsubscribeLink,
 )
+from charter.services.prior_notices import PriorNoticeService
+from charter.services.publication import PublicationService
 from charter.services.receipts import ReceiptService
 from charter.services.requests import RequestService, RequestView
 from charter.services.retention import RetentionService
 from charter.services.rights import RightsRunner
+from charter.services.sources import SourceNotices
 from charter.services.staff import StaffService
 from charter.services.statistics import StatisticsService
+from charter.services.surveys import SurveyService
 from charter.services.tokens import Caller, IssuedToken, TokenService
 from charter.services.transfers import TransferService
 from charter.services.values import printable
@@ -59,6 +67,8 @@ from charter.storage.subjects import SubjectRepository
 
 DEFAULT_BASE_URL = Settings.model_fields["public_base_url"].default
 DEFAULT_OUTBOX = Settings.model_fields["outbox_dir"].default
+
+logger = logging.getLogger("charter")
 
 
 class Charter:
@@ -94,6 +104,10 @@ class Charter:
         )
         self.outbox = Outbox(store, transport or DirectoryTransport(DEFAULT_OUTBOX), clock)
         self.parents = ParentalConsentService(manifest, store, clock, self.outbox, public_base_url)
+        self.prior_notices = PriorNoticeService(
+            manifest, store, clock, self.outbox, public_base_url
+        )
+        self.sources = SourceNotices(manifest, store, clock, self.outbox, public_base_url)
         self._collection = CollectionService(manifest, store, clock, self.parents)
         self.requests = RequestService(
             manifest,
@@ -123,8 +137,12 @@ class Charter:
         self.breaches = BreachService(manifest, store, clock, self.outbox, self.rights.connector)
         self.disclosures = DisclosureService(manifest, store, clock)
         self.statistics = StatisticsService(manifest, store, clock, self.disclosures)
+        self.surveys = SurveyService(manifest, store, clock, self.decisions, self.disclosures)
         self.events = EventService(manifest, store, clock, countries=countries)
+        self.publication = PublicationService(manifest, store, clock, self.decisions, self.outbox)
         self.transfers = TransferService(manifest, store, clock, self.outbox, self.disclosures)
+        self.contests = ContestService(manifest, store, clock, self.disclosures)
+        self.credentials = CredentialService(manifest, store, clock)
 
     @classmethod
     def open(cls, settings: Settings | None = None, clock: Clock = system_clock) -> Charter:
@@ -164,13 +182,18 @@ class Charter:
         consents: list[dict[str, str]] | None = None,
         parent: dict[str, str | None] | None = None,
         parental_consent: str | None = None,
+        opt_outs: list[str] | None = None,
+        source: dict[str, str | None] | None = None,
     ) -> SubmissionReceipt | AwaitingParent:
         """Collect a form submission at ``touchpoint`` (refused whole if anything is undeclared).
 
         A child's submission needing a parent's consent keeps nothing: with ``parent`` (an
         e-mail) that parent is asked (``AwaitingParent``); once they confirm, the same submission
-        with ``parental_consent`` (the id) is kept."""
-        return self._collection.submit(
+        with ``parental_consent`` (the id) is kept. ``opt_outs``: soft opt-in purposes the
+        person opted out of at this collection (ePrivacy Directive Art. 13(2)). ``source``:
+        at a partner or social media touchpoint, ``{"partner", "agreement"}`` it came under;
+        the person is then told (Art. 14) right after the submission is kept."""
+        receipt = self._collection.submit(
             touchpoint,
             Submission(
                 brand=brand,
@@ -179,8 +202,22 @@ class Charter:
                 consents=[ConsentInput(c["purpose"], c["notice"]) for c in consents or []],
                 parent=None if parent is None else ParentContact(**parent),  # type: ignore[arg-type]
                 parental_consent=parental_consent,
+                opt_outs=list(opt_outs or []),
+                source=None
+                if source is None
+                else SourceRef(str(source.get("partner")), source.get("agreement")),
             ),
         )
+        if source is not None and isinstance(receipt, SubmissionReceipt):
+            # Committed: tell the person now. A failure here must not turn a kept submission
+            # into an error; the notice stays pending and the worker or `charter sweep` sends it.
+            try:
+                self.sources.send_due(subject_id=receipt.subject_id)
+            except Exception:
+                logger.exception(
+                    "subject %s: Art. 14 notice left for the worker", receipt.subject_id
+                )
+        return receipt
 
     def delete_child_data(self, consent_id: str, token: str) -> RequestView:
         """A parent, through their link, has their child's data erased now, on every system."""

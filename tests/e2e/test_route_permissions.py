@@ -76,6 +76,13 @@ PUBLIC: dict[tuple[str, str], str] = {
         "POST",
         "/parental-consent/{consent_id}",
     ): "a parent's answer (the link's token; rate limited)",
+    ("GET", "/v1/surveys/results/{result_id}"): "a published survey result (rate limited)",
+    ("GET", "/surveys/results/{result_id}"): "a published survey result's page (rate limited)",
+    (
+        "GET",
+        "/v1/contests/announcements/{announcement_id}",
+    ): "a published winner announcement (rate limited)",
+    ("GET", "/contests/{announcement_id}"): "a winner announcement's page (rate limited)",
     ("GET", "/admin/login"): "the staff login page",
     ("POST", "/admin/login"): "staff log in (Argon2id, lock-out, CSRF, rate limited)",
     ("POST", "/admin/logout"): "ends the caller's own session, if any (CSRF checked)",

@@ -56,6 +56,12 @@ def with_parent(
 
 
 LI = {"basis": "legitimate_interest", "key": "analytics", "marketing": False}
+SOI = {"basis": "soft_opt_in"}  # the newsletter as e-mail marketing to existing customers
+
+
+def customer(action: ConsentAction = ConsentAction.GIVEN, **state: object) -> SubjectState:
+    """An existing customer of acme for the newsletter: the ledger's customer channel."""
+    return consented(action, channel="customer", **state)
 
 
 @pytest.mark.parametrize(
@@ -118,6 +124,36 @@ LI = {"basis": "legitimate_interest", "key": "analytics", "marketing": False}
             "ok",
         ),
         (rule(**LI, restriction_exempt=True), SubjectState(restricted=True), [], "acme", "ok"),
+        # The soft opt-in (ePrivacy Art. 13(2)): the customer channel, never a consent.
+        (rule(**SOI), customer(), ["user.contact.email"], "acme", "ok"),
+        (rule(**SOI), customer(ConsentAction.RENEWED), [], "acme", "ok"),
+        (rule(**SOI), customer(version=1), [], "acme", "ok"),  # no notice version to renew
+        (rule(**SOI), SubjectState(), [], "acme", "not_a_customer"),
+        (rule(**SOI), customer(), [], "zeta", "not_a_customer"),  # a customer of acme only
+        (rule(**SOI), customer(ConsentAction.EXPIRED), [], "acme", "not_a_customer"),
+        (rule(**SOI), customer(ConsentAction.REFUSED), [], "acme", "not_a_customer"),
+        (rule(**SOI), customer(ConsentAction.WITHDRAWN), [], "acme", "opted_out"),
+        (rule(**SOI), consented(), [], "acme", "not_a_customer"),  # a consent is no sale
+        (rule(), customer(), [], "acme", "no_consent"),  # nor a sale a consent
+        (rule(**SOI), customer(objections=frozenset({"newsletter"})), [], "acme", "objected"),
+        (
+            rule(**SOI),
+            customer(objections=frozenset({MARKETING_OBJECTION})),
+            [],
+            "acme",
+            "objected",
+        ),
+        (rule(**SOI), customer(restricted=True), [], "acme", "restricted"),
+        (rule(**SOI), customer(), ["user.financial"], "acme", "category_not_allowed"),
+        (rule(**SOI), customer(minor=True), [], "acme", "child_without_parental_consent"),
+        (
+            rule(**SOI, minors="excluded"),
+            customer(minor=True),
+            [],
+            "acme",
+            "child_without_parental_consent",
+        ),
+        (rule(**SOI), with_parent(SubjectState(minor=True)), [], "acme", "not_a_customer"),
     ],
 )
 def test_reasons(

@@ -69,7 +69,9 @@ def test_a_share_is_recorded_disclosed_and_a_compelled_disclosure_received(kind:
     assert initial_status(kind) is (S.RECEIVED if kind in COMPELLED else S.DISCLOSED)
 
 
-@pytest.mark.parametrize("kind", [K.PROCESSOR_SHARE, K.AFFILIATE_SHARE, K.PUBLIC_POSTING])
+@pytest.mark.parametrize(
+    "kind", [K.PROCESSOR_SHARE, K.AFFILIATE_SHARE, K.THIRD_PARTY_SHARE, K.PUBLIC_POSTING]
+)
 def test_a_share_has_no_workflow_but_takes_notes(kind: K) -> None:
     with pytest.raises(InvalidInput, match="no workflow"):
         check_step(kind, S.DISCLOSED, step(S.REFUSED), legal_reference=None, requested=ASKED)
@@ -163,6 +165,15 @@ def problems(
         (K.PROCESSOR_SHARE, ["user.name"], ["order_fulfilment"], None, ["recipient"]),
         # the kind must match the recipient's
         (K.AFFILIATE_SHARE, ["user.name"], ["order_fulfilment"], HOST, ["recipient"]),
+        # a third party (a contest's sponsor) receives a third_party_share, nothing else
+        (
+            K.THIRD_PARTY_SHARE,
+            ["user.name"],
+            ["order_fulfilment"],
+            Declared("third_party", ("user.name",), ("order_fulfilment",)),
+            [],
+        ),
+        (K.THIRD_PARTY_SHARE, ["user.name"], ["order_fulfilment"], HOST, ["recipient"]),
         (K.COURT_ORDER, ["user.name"], [], HOST, ["recipient"]),
         # a compelled disclosure: its categories must exist, not be declared for the recipient
         (

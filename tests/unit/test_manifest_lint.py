@@ -259,6 +259,92 @@ def events_in_sql_system(d: Data) -> None:
     d["events"] = {"system": "shop"}
 
 
+def with_password(field_type: str) -> Mutation:
+    """An account password at checkout, for signing in, of ``field_type``."""
+
+    def mutate(d: Data) -> None:
+        d["data_categories"]["user.authorization.credentials"] = {"description": "Password"}
+        d["purposes"]["sign_in"] = {
+            "name": "Sign-in",
+            "description": "Authenticate you.",
+            "data_use": "essential.service.authentication",
+            "legal_basis": "contract",
+            "categories": ["user.authorization.credentials"],
+        }
+        d["touchpoints"]["purchase"]["purposes"].append("sign_in")
+        d["touchpoints"]["purchase"]["fields"]["password"] = {
+            "category": "user.authorization.credentials",
+            "type": field_type,
+        }
+        d["retention"]["rules"][0]["categories"].append("user.authorization")
+
+    return mutate
+
+
+def password_as_text(d: Data) -> None:
+    with_password("string")(d)
+
+
+def passwords_for_analytics(d: Data) -> None:
+    with_password("password")(d)
+    d["purposes"]["analytics"]["categories"].append("user.authorization")
+
+
+def name_shown_without_public_recipient(d: Data) -> None:
+    d["touchpoints"]["support"]["fields"]["name"]["visibility"] = "public"
+
+
+def post_kept_private(d: Data) -> None:
+    d["data_categories"]["user.content.public"] = {"description": "Forum posts"}
+    d["purposes"]["support"]["categories"][2] = "user.content"
+    message = d["touchpoints"]["support"]["fields"]["message"]
+    message.update(category="user.content.public", visibility="private")
+
+
+def published_by_unknown_system(d: Data) -> None:
+    d["touchpoints"]["support"]["publication"] = {"system": "forum"}
+
+
+def unknown_republisher(d: Data) -> None:
+    d["touchpoints"]["support"]["publication"] = {"republishers": ["archive"]}
+
+
+LOOPWORKS = {
+    "name": "Loopworks Software Ltd",
+    "kind": "partner",
+    "description": "Software partner.",
+    "agreements": ["LW-1"],
+}
+
+
+def notice_not_declared(d: Data) -> None:
+    d["touchpoints"]["support"]["fields"]["message"]["prior_notice"] = "diagnostics_notice"
+
+
+def partner_touchpoint_without_partners(d: Data) -> None:
+    d["touchpoints"]["purchase"].update(source="partner", partners=[])
+
+
+def partner_not_declared(d: Data) -> None:
+    d["touchpoints"]["purchase"].update(source="partner", partners=["ghost"])
+
+
+def direct_touchpoint_with_partners(d: Data) -> None:
+    d["partners"] = {"loopworks": dict(LOOPWORKS)}
+    d["touchpoints"]["purchase"]["partners"] = ["loopworks"]
+
+
+def partner_without_agreement(d: Data) -> None:
+    d["partners"] = {"loopworks": {**LOOPWORKS, "agreements": []}}
+
+
+def partner_people_unreachable(d: Data) -> None:
+    d["partners"] = {"loopworks": dict(LOOPWORKS)}
+    d["touchpoints"]["support"].update(
+        source="partner", partners=["loopworks"], identities=["phone", "device_serial"]
+    )
+
+
 # (rule code, function in RULES, mutation, key path of the problem, text on the reported line)
 CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
     (
@@ -569,6 +655,249 @@ CASES: list[tuple[str, str, Mutation, KeyPath, str]] = [
         ("events", "system"),
         "system: shop",
     ),
+    (
+        "credentials_hashed",
+        "credentials_hashed",
+        password_as_text,
+        ("touchpoints", "purchase", "fields", "password", "type"),
+        "type: string",
+    ),
+    (
+        "credentials_for_authentication",
+        "credentials_for_authentication",
+        passwords_for_analytics,
+        ("purposes", "analytics", "categories", 2),
+        "- user.authorization",
+    ),
+    (
+        "notice_declared",
+        "notices_declared",
+        notice_not_declared,
+        ("touchpoints", "support", "fields", "message", "prior_notice"),
+        "prior_notice: diagnostics_notice",
+    ),
+    (
+        "partners_declared",
+        "partners_declared",
+        partner_touchpoint_without_partners,
+        ("touchpoints", "purchase", "partners"),
+        "partners: []",
+    ),
+    (
+        "partners_declared",
+        "partners_declared",
+        partner_not_declared,
+        ("touchpoints", "purchase", "partners", 0),
+        "- ghost",
+    ),
+    (
+        "partners_declared",
+        "partners_declared",
+        direct_touchpoint_with_partners,
+        ("touchpoints", "purchase", "partners"),
+        "partners:",
+    ),
+    (
+        "partner_agreement",
+        "partner_agreement",
+        partner_without_agreement,
+        ("partners", "loopworks", "agreements"),
+        "agreements: []",
+    ),
+    (
+        "art14_reachable",
+        "art14_reachable",
+        partner_people_unreachable,
+        ("touchpoints", "support", "partners", 0),
+        "- loopworks",
+    ),
+    (
+        "public_fields_declared",
+        "public_fields_declared",
+        name_shown_without_public_recipient,
+        ("touchpoints", "support", "fields", "name", "visibility"),
+        "visibility: public",
+    ),
+    (
+        "public_fields_declared",
+        "public_fields_declared",
+        post_kept_private,
+        ("touchpoints", "support", "fields", "message", "visibility"),
+        "visibility: private",
+    ),
+    (
+        "public_fields_declared",
+        "public_fields_declared",
+        published_by_unknown_system,
+        ("touchpoints", "support", "publication", "system"),
+        "system: forum",
+    ),
+    (
+        "public_fields_declared",
+        "public_fields_declared",
+        unknown_republisher,
+        ("touchpoints", "support", "publication", "republishers", 0),
+        "- archive",
+    ),
+]
+
+
+# contest_rules_resolve: the minimal fixture's purchase made a contest, broken in one place each.
+CONTEST_RULES = "https://example.org/contest-rules"
+
+
+def _contest(**rules: Any) -> Mutation:
+    def mutate(d: Data) -> None:
+        d["touchpoints"]["purchase"]["contest"] = {"rules_url": CONTEST_RULES, **rules}
+
+    return mutate
+
+
+contest_name_field_unknown = _contest(name_field="nickname")
+contest_country_without_field = _contest(winner_country=True)
+contest_names_nobody_may_read = _contest(winners="full_name")
+contest_sponsored_by_a_processor = _contest(sponsor="shop_host")
+
+CASES += [
+    (
+        "contest_rules_resolve",
+        "contest_rules_resolve",
+        contest_name_field_unknown,
+        ("touchpoints", "purchase", "contest", "name_field"),
+        "name_field: nickname",
+    ),
+    (
+        "contest_rules_resolve",
+        "contest_rules_resolve",
+        contest_country_without_field,
+        ("touchpoints", "purchase", "contest", "winner_country"),
+        "winner_country: true",
+    ),
+    (
+        "contest_rules_resolve",
+        "contest_rules_resolve",
+        contest_names_nobody_may_read,
+        ("touchpoints", "purchase", "contest", "winners"),
+        "winners: full_name",
+    ),
+    (
+        "contest_rules_resolve",
+        "contest_rules_resolve",
+        contest_sponsored_by_a_processor,
+        ("touchpoints", "purchase", "contest", "sponsor"),
+        "sponsor: shop_host",
+    ),
+]
+
+
+# survey_rules_resolve: the minimal fixture's marketing sign-up made a survey, its `name` field
+# a choice, the public told of `marketing_email`; broken in one place each.
+def _survey(choices: bool = True, public: str | None = "marketing_email", **rules: Any) -> Mutation:
+    def mutate(d: Data) -> None:
+        touchpoint = d["touchpoints"]["marketing_signup"]
+        if choices:
+            touchpoint["fields"]["name"]["choices"] = ["yes", "no"]
+        if public is not None:
+            d["recipients"]["public"]["purposes"] = [public]
+            d["recipients"]["public"]["categories"] = ["user.name"]
+        touchpoint["survey"] = {"results": ["name"], **rules}
+
+    return mutate
+
+
+_QUOTED = {"quote_field": "name", "name_field": "name", "attribution_purpose": "marketing_email"}
+survey_results_without_choices = _survey(choices=False)
+survey_results_unknown_field = _survey(results=["rating"])
+survey_quote_field_unknown = _survey(**{**_QUOTED, "quote_field": "comment"})
+survey_quote_unsigned = _survey(quote_field="name", attribution_purpose="marketing_email")
+survey_attribution_not_offered = _survey(
+    public="analytics", **{**_QUOTED, "attribution_purpose": "analytics"}
+)
+survey_attribution_not_public = _survey(public=None, **_QUOTED)
+
+CASES += [
+    (
+        "survey_rules_resolve",
+        "survey_rules_resolve",
+        survey_results_without_choices,
+        ("touchpoints", "marketing_signup", "survey", "results", 0),
+        "- name",
+    ),
+    (
+        "survey_rules_resolve",
+        "survey_rules_resolve",
+        survey_results_unknown_field,
+        ("touchpoints", "marketing_signup", "survey", "results", 0),
+        "- rating",
+    ),
+    (
+        "survey_rules_resolve",
+        "survey_rules_resolve",
+        survey_quote_field_unknown,
+        ("touchpoints", "marketing_signup", "survey", "quote_field"),
+        "quote_field: comment",
+    ),
+    (
+        "survey_rules_resolve",
+        "survey_rules_resolve",
+        survey_quote_unsigned,
+        ("touchpoints", "marketing_signup", "survey", "quote_field"),
+        "quote_field: name",
+    ),
+    (
+        "survey_rules_resolve",
+        "survey_rules_resolve",
+        survey_attribution_not_offered,
+        ("touchpoints", "marketing_signup", "survey", "attribution_purpose"),
+        "attribution_purpose: analytics",
+    ),
+    (
+        "survey_rules_resolve",
+        "survey_rules_resolve",
+        survey_attribution_not_public,
+        ("touchpoints", "marketing_signup", "survey", "attribution_purpose"),
+        "attribution_purpose: marketing_email",
+    ),
+]
+
+
+# soft_opt_in_valid (ePrivacy Art. 13(2)): a soft opt-in purpose added, broken in one place each;
+# every case of the rule is in tests/unit/test_soft_opt_in.py.
+def _soft_opt_in(touchpoint: str, **purpose: Any) -> Mutation:
+    def mutate(d: Data) -> None:
+        d["purposes"]["customer_news"] = {
+            "name": "Product news for customers",
+            "description": "News of our own similar products, for existing customers.",
+            "data_use": "marketing.communications.email",
+            "legal_basis": "soft_opt_in",
+            "soft_opt_in": {"established_by": [touchpoint], "opt_out_notice": "Tick to opt out."},
+            "direct_marketing": True,
+            "categories": ["user.contact.email", "user.name"],
+            **purpose,
+        }
+        d["touchpoints"][touchpoint]["purposes"].append("customer_news")
+
+    return mutate
+
+
+soft_opt_in_not_marketing = _soft_opt_in("purchase", direct_marketing=False)
+soft_opt_in_without_a_sale = _soft_opt_in("marketing_signup")
+
+CASES += [
+    (
+        "soft_opt_in_valid",
+        "soft_opt_in_valid",
+        soft_opt_in_not_marketing,
+        ("purposes", "customer_news", "direct_marketing"),
+        "direct_marketing: false",
+    ),
+    (
+        "soft_opt_in_valid",
+        "soft_opt_in_valid",
+        soft_opt_in_without_a_sale,
+        ("purposes", "customer_news", "soft_opt_in", "established_by", 0),
+        "- marketing_signup",
+    ),
 ]
 
 
@@ -636,7 +965,24 @@ def test_fixture_survives_the_dump_round_trip(base: Data) -> None:
     assert lint(manifest) == []
 
 
+def exempt_platform_without_email(d: Data) -> None:
+    """A social platform with no agreement, exempt from Art. 14 notices (Art. 14(5)(b)): its
+    touchpoint needs no e-mail identity."""
+    d["partners"] = {
+        "chirp": {
+            "name": "Chirp pages",
+            "kind": "social_media",
+            "description": "Brand pages.",
+            "exemption": {"ground": "disproportionate_effort", "reason": "Handles only."},
+        }
+    }
+    d["touchpoints"]["support"].update(
+        source="social_media", partners=["chirp"], identities=["phone", "device_serial"]
+    )
+
+
 ALLOWED: list[tuple[str, Mutation]] = [
+    ("exempt social platform reached without e-mail", exempt_platform_without_email),
     (
         "data use extending fideslang",
         lambda d: d["purposes"]["analytics"].update(data_use="analytics.reporting.dashboards"),
@@ -706,6 +1052,14 @@ ALLOWED: list[tuple[str, Mutation]] = [
         "manual system without a connection",
         lambda d: d["systems"].update(
             warehouse={"name": "Warehouse", "connector": "manual", "tables": {}}
+        ),
+    ),
+    ("password field kept as a hash, for signing in", with_password("password")),
+    (
+        "recipient storing the accounts' passwords (not a purpose)",
+        lambda d: (
+            with_password("password")(d),
+            d["recipients"]["shop_host"]["categories"].append("user.authorization"),
         ),
     ),
 ]

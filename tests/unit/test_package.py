@@ -244,8 +244,18 @@ def test_data_json_is_versioned_sorted_and_complete(
             "source": "MixForge partner programme",
             "agreement": "co-promotion agreement",
             "at": "2026-06-01T09:30:00+00:00",
+            # What charter.services.sources adds (where it came in, the Art. 14 notice).
+            "partner": None,
+            "touchpoint": None,
+            "brand": None,
+            "notice": None,
+            "notice_due_at": None,
+            "notice_sent_at": None,
+            "exemption": None,
+            "exemption_reason": None,
         }
     ]
+    assert document["prior_notices"] == []
     information = document["information"]
     assert isinstance(information, dict)
     assert information["automated_decision_making"]["used"] is False
@@ -496,7 +506,34 @@ def test_own_data_fields_read_the_collect_step_result() -> None:
             },
         ],
     }
+    collected["sources"] = [
+        {
+            "source": "Loopworks Software Ltd",
+            "partner": "loopworks",
+            "agreement": "LW-1",
+            "at": "2026-06-01T09:30:00+00:00",
+            "touchpoint": "partner_data",
+            "brand": "dynamo_dj",
+            "notice": "sent",
+            "notice_due_at": "2026-07-01T09:30:00+00:00",
+            "notice_sent_at": "2026-06-01T09:30:00+00:00",
+            "exemption": None,
+            "exemption_reason": None,
+        }
+    ]
+    collected["prior_notices"] = [
+        {
+            "notice": "product_diagnostics",
+            "name": "Product diagnostics",
+            "brand": "dynamo_dj",
+            "touchpoint": "support",
+            "sent_at": "2026-06-01T09:30:00+00:00",
+        }
+    ]
     fields = own_data_fields(collected)
+    (source,) = fields["sources"]
+    assert (source.partner, source.at, source.notice_sent_at) == ("loopworks", AT, AT)
+    assert fields["prior_notices"][0].sent_at == AT
     assert fields["identities"] == {"email": [OWN_EMAIL]}
     assert fields["values"] == [
         OwnValue("purchase", "name", "user.name", "Ada", AT, ("order_fulfilment",), "dynamo_dj")

@@ -17,6 +17,7 @@ from charter.api.routes import (
     collection,
     consents,
     cookies,
+    credentials,
     gpc,
     preferences,
     public,
@@ -24,17 +25,23 @@ from charter.api.routes import (
     requests,
     unsubscribe,
 )
+from charter.api.routes import contests as contest_routes
 from charter.api.routes import disclosures as disclosure_routes
 from charter.api.routes import events as event_routes
+from charter.api.routes import forums as forum_routes
+from charter.api.routes import notices as notice_routes
 from charter.api.routes import policy_versions as policy_version_routes
 from charter.api.routes import ropa as ropa_routes
 from charter.api.routes import statistics as statistics_routes
+from charter.api.routes import surveys as survey_routes
 from charter.api.routes import transfers as transfer_routes
 from charter.config import Settings
 from charter.facade import Charter
 from charter.jobs.worker import Worker
 from charter.web import admin, admin_breaches, admin_disclosures, banner, parents, privacy, styles
+from charter.web import contests as contest_pages
 from charter.web import policy_versions as policy_version_pages
+from charter.web import surveys as survey_pages
 from charter.web.ratelimit import IDENTITY_WINDOW_SECONDS, SlidingWindow
 from charter.web.security import SecurityHeaders
 
@@ -82,6 +89,8 @@ def create_app(
     admin.install(app)
     app.include_router(public.router)
     app.include_router(collection.router)
+    app.include_router(notice_routes.router)
+    app.include_router(credentials.router)
     app.include_router(consents.router)
     app.include_router(cookies.router)
     app.include_router(receipts.router)
@@ -97,9 +106,14 @@ def create_app(
     app.include_router(policy_version_routes.router)
     app.include_router(ropa_routes.router)
     app.include_router(statistics_routes.router)
+    app.include_router(forum_routes.router)
+    app.include_router(contest_routes.router)
+    app.include_router(survey_routes.router)
     app.include_router(privacy.router)
     app.include_router(parents.router)
     app.include_router(policy_version_pages.router)
+    app.include_router(contest_pages.router)
+    app.include_router(survey_pages.router)
     app.include_router(admin.router)
     app.include_router(admin_breaches.router)
     app.include_router(admin_disclosures.router)

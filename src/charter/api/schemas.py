@@ -35,6 +35,18 @@ class ParentIn(Body):
     language: str | None = Field(default=None, max_length=16)
 
 
+class SourceIn(Body):
+    partner: str = Field(
+        max_length=64, description="The partner it came from: one the touchpoint lists."
+    )
+    agreement: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The agreement it came under, one of the partner's; a social media "
+        "platform with none may leave it out.",
+    )
+
+
 class SubmissionIn(Body):
     brand: str = Field(max_length=64)
     identities: dict[str, Any] = Field(
@@ -53,6 +65,19 @@ class SubmissionIn(Body):
         description="The id of the parent's confirmed consent, when sending a child's "
         "submission again.",
     )
+    source: SourceIn | None = Field(
+        default=None,
+        description="Required at a partner or social_media touchpoint, refused elsewhere: "
+        "where the data came from (GDPR Art. 14); the person is told unless the partner is "
+        "exempt.",
+    )
+    opt_outs: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Soft opt-in purposes established at this touchpoint that the person opted "
+        "out of at collection (ePrivacy Directive Art. 13(2)); any other is 422 "
+        "opt_out_not_offered.",
+    )
 
 
 class StoredOut(BaseModel):
@@ -61,11 +86,23 @@ class StoredOut(BaseModel):
     purposes: list[str]
 
 
+class SoftOptInOut(BaseModel):
+    purpose: str
+    status: Literal["established", "opted_out"] = Field(
+        description="opted_out: the person opted out now, or an objection already stands."
+    )
+    notice: str = Field(description="The opt-out notice shown at collection.")
+
+
 class SubmissionOut(BaseModel):
     subject_id: str
     submission_id: str
     stored: list[StoredOut]
     consents: list[str] = Field(description="Purposes whose consent was recorded.")
+    soft_opt_in: list[SoftOptInOut] = Field(
+        default_factory=list,
+        description="Soft opt-in relationships this submission establishes (not consents).",
+    )
 
 
 class AwaitingParentOut(BaseModel):
@@ -105,6 +142,31 @@ class TouchpointOut(BaseModel):
     fields: list[FieldOut]
     purposes: list[str]
     consent_purposes: dict[str, str] = Field(description="Purpose -> notice text to show.")
+
+
+class NoticeIn(Body):
+    brand: str = Field(max_length=64)
+    identities: dict[str, Any] = Field(
+        description="The person, by the touchpoint's identities; an email, or one of someone "
+        "whose e-mail is known."
+    )
+    notice: str = Field(max_length=64, description="A key of the manifest's notices.")
+    touchpoint: str = Field(
+        max_length=64, description="The touchpoint with a field needing this notice."
+    )
+
+
+class NoticeOut(BaseModel):
+    id: str
+    notice: str
+    touchpoint: str
+    sent_at: dt.datetime | None = Field(
+        description="When the outbox delivered it; null if delivery failed for now (it is "
+        "retried, and covers nothing until it goes)."
+    )
+    valid_until: dt.datetime | None = Field(
+        description="Until when it covers collecting the fields that need it."
+    )
 
 
 class ErrorDetail(BaseModel):

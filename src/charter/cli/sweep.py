@@ -49,7 +49,8 @@ def sweep(
         int, typer.Option(help="Ids per transaction (a window of the table).", min=1)
     ] = 100_000,
 ) -> None:
-    """Delete or anonymise what the retention rules say has expired; legal holds are kept."""
+    """Delete or anonymise what the retention rules say has expired; legal holds are kept.
+    Art. 14 notices still owed for data received from partners are sent too (not in a dry run)."""
     from charter.cli import fail, load_settings
     from charter.facade import Charter
 
@@ -78,6 +79,8 @@ def sweep(
             report = charter.retention.sweep(
                 when, dry_run=dry_run, batch_size=batch_size, progress=advance
             )
+            # Art. 14 notices still owed go now (mail is never sent "as of" another date).
+            told = None if dry_run else charter.sources.send_due()
     except CharterError as exc:
         raise fail(exc.message) from None
     verb = "would remove" if dry_run else "removed"
@@ -99,3 +102,13 @@ def sweep(
     )
     deleted = "would be deleted" if dry_run else "deleted"
     out.print(f"records of requests closed long enough ago: {report.requests_deleted:,} {deleted}")
+    if told is not None:
+        out.print(
+            f"Art. 14 notices of data received from partners: {told.mails:,} mail(s) for "
+            f"{told.receipts:,} receipt(s), {told.undeliverable:,} undeliverable, "
+            f"{told.overdue:,} past their due date"
+        )
+    lapsed = "would lapse" if dry_run else "lapsed"
+    out.print(
+        f"soft opt-in relationships past their term: {report.relationships_lapsed:,} {lapsed}"
+    )

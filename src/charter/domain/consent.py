@@ -19,6 +19,11 @@ ANY_CHANNEL = "any"
 PARENT_CHANNEL = "parent"
 """The channel of a parent's consent to a purpose for their child (Art. 8): written only when a
 parent confirms through the link e-mailed to them (``charter.services.children``)."""
+CUSTOMER_CHANNEL = "customer"
+"""The channel of a soft opt-in relationship (ePrivacy Directive Art. 13(2)), not a consent: a
+``given`` entry, method ``soft_opt_in``, is written when a submission at a touchpoint the
+purpose names makes the person an existing customer of that brand (``charter.services.
+soft_opt_in``); ``expired`` when the relationship lapses. Consent counts leave it out."""
 
 
 class ConsentAction(StrEnum):
@@ -37,6 +42,7 @@ class ConsentMethod(StrEnum):
     PARENTAL_EMAIL = "parental_email"  # a parent confirmed through a link e-mailed to them
     GPC = "gpc"
     EXPIRY = "expiry"  # the consent's term ran out (a cookie banner's 13 months)
+    SOFT_OPT_IN = "soft_opt_in"  # a sale or registration made the person an existing customer
 
 
 class Channel(StrEnum):
@@ -46,6 +52,7 @@ class Channel(StrEnum):
     POST = "post"
     WEB = "web"
     PARENT = PARENT_CHANNEL
+    CUSTOMER = CUSTOMER_CHANNEL
 
 
 GRANTING = frozenset({ConsentAction.GIVEN, ConsentAction.RENEWED})

@@ -7,7 +7,8 @@ left, and what share of the people asked gave each consent.
 - A consent rate is, per brand and purpose, the share of people whose current answer grants
   the consent (``given`` or ``renewed``) among everyone with an answer (also ``refused``,
   ``withdrawn`` and ``expired``). A parent's consent for a child is not an answer of the person
-  asked and is counted elsewhere.
+  asked and is counted elsewhere; a soft opt-in relationship (the ``customer`` channel) is no
+  consent at all and is not counted.
 """
 
 from __future__ import annotations

@@ -13,6 +13,12 @@ Checks run in a fixed order and the first that fails gives the reason:
    brand and purpose (the ledger's ``parent`` channel, ``charter.domain.children``).
 7. For consent purposes: ``no_consent`` (never given, refused or expired),
    ``consent_withdrawn``, ``consent_outdated`` (given to an earlier purpose version).
+   For soft opt-in purposes (ePrivacy Directive Art. 13(2): e-mail marketing of the brand's own
+   similar products to its existing customers) the ledger's ``customer`` channel, never a
+   consent, decides: ``not_a_customer`` (no sale or registration of that brand established the
+   relationship, or it lapsed: ``expired``), ``opted_out`` (the relationship was withdrawn). An
+   opt-out at collection or later is an objection, so it answers ``objected`` (check 5); a
+   consent never stands in for the relationship, nor the relationship for a consent.
 8. ``ok``.
 
 State is a compact per-subject snapshot kept current on every event, so a decision is a few
@@ -26,12 +32,15 @@ from dataclasses import dataclass, field
 
 from charter.domain.consent import (
     ANY_CHANNEL,
+    CUSTOMER_CHANNEL,
     PARENT_CHANNEL,
     ConsentAction,
     ConsentKey,
     ConsentRecord,
 )
 
+SOFT_OPT_IN = "soft_opt_in"
+"""The basis of e-mail marketing to existing customers (``LegalBasis.SOFT_OPT_IN``)."""
 MARKETING_OBJECTION = "*marketing*"
 """Objection key meaning "no direct marketing of any kind" (Art. 21(2))."""
 
@@ -154,6 +163,13 @@ def decide(
     ):
         return _decision(basis, "child_without_parental_consent")
     if basis != "consent":
+        if basis != SOFT_OPT_IN:
+            return _decision(basis, "ok")
+        record = consents.get((brand, rule.key, CUSTOMER_CHANNEL))
+        if record is None or record.action in _NO_CONSENT_ACTIONS:
+            return _decision(basis, "not_a_customer")
+        if record.action is _WITHDRAWN:
+            return _decision(basis, "opted_out")
         return _decision(basis, "ok")
     record = consents.get((brand, rule.key, channel))
     if record is None and channel != ANY_CHANNEL:

@@ -4,6 +4,7 @@ Every disclosure is of one kind, and goes to a recipient of the matching kind in
 
     processor_share   -> processor   data passed to a service provider (GDPR Art. 28)
     affiliate_share   -> affiliate   data passed to a company of the group
+    third_party_share -> third_party data passed to another controller (a contest's sponsor)
     public_posting    -> public      data made public (a forum post, a contest winner's name)
     authority_request -> authority   an official request of law enforcement or an authority
     court_order       -> authority   an order of a court of competent jurisdiction
@@ -43,6 +44,7 @@ from charter.domain.errors import InvalidInput, InvalidValue
 class DisclosureKind(StrEnum):
     PROCESSOR_SHARE = "processor_share"
     AFFILIATE_SHARE = "affiliate_share"
+    THIRD_PARTY_SHARE = "third_party_share"
     PUBLIC_POSTING = "public_posting"
     AUTHORITY_REQUEST = "authority_request"
     COURT_ORDER = "court_order"
@@ -63,6 +65,7 @@ COMPELLED = frozenset({DisclosureKind.AUTHORITY_REQUEST, DisclosureKind.COURT_OR
 RECIPIENT_KIND: dict[DisclosureKind, str] = {
     DisclosureKind.PROCESSOR_SHARE: "processor",
     DisclosureKind.AFFILIATE_SHARE: "affiliate",
+    DisclosureKind.THIRD_PARTY_SHARE: "third_party",
     DisclosureKind.PUBLIC_POSTING: "public",
     DisclosureKind.AUTHORITY_REQUEST: "authority",
     DisclosureKind.COURT_ORDER: "authority",

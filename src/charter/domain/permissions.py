@@ -39,6 +39,8 @@ class Permission(StrEnum):
     MANAGE_BREACHES = "manage_breaches"
     PUBLISH_POLICY = "publish_policy"
     RELEASE_STATISTICS = "release_statistics"
+    VERIFY_PASSWORD = "verify_password"  # noqa: S105 (a permission's name, not a secret)
+    RUN_CONTESTS = "run_contests"
 
 
 PERMISSIONS: dict[Permission, frozenset[Role]] = {
@@ -74,6 +76,11 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.PUBLISH_POLICY: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
     # An aggregate release spends the dataset's privacy budget and discloses to a recipient.
     Permission.RELEASE_STATISTICS: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
+    # A brand's sign-in checks a customer's password; no member of staff needs to.
+    Permission.VERIFY_PASSWORD: frozenset({Role.ADMIN, Role.SERVICE}),
+    # Publishing winners' names and passing entries to a sponsor disclose personal data, and a
+    # transfer answers with the entries themselves: the privacy team's act, not a brand's app.
+    Permission.RUN_CONTESTS: frozenset({Role.ADMIN, Role.PRIVACY_OFFICER}),
 }
 
 

@@ -2,7 +2,9 @@
 
 Every ``interval`` seconds, and at once when woken (a request was just verified or approved),
 it carries out the verified requests and resumes those a crash interrupted, delivers the
-outbox, reminds staff of deadlines (requests, breach notices), deletes expired access
+outbox, tells people of data received about them from partners (GDPR Art. 14,
+``charter.services.sources``), reminds staff of deadlines (requests, breach notices), deletes
+expired access
 packages and the parents' contacts of consents nobody answered or used in time; once a day it
 runs the
 retention sweep (the first round after start-up included). Each job's failure is
@@ -56,6 +58,7 @@ class Worker:
             ("breach reminders", charter.breaches.remind),
             ("packages", charter.rights.expire_packages),
             ("parental consents", charter.parents.expire),
+            ("art. 14 notices", charter.sources.send_due),
             ("outbox", charter.outbox.deliver),
             ("retention", self._sweep_daily),
         ):

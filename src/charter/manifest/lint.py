@@ -12,17 +12,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from charter.domain.categories import covered_by_any, covers
+from charter.domain.credentials import CREDENTIALS, is_credential
 from charter.domain.regions import in_region
 from charter.manifest.models import (
     IDENTITY_CATEGORIES,
     ConnectorKind,
     FieldType,
+    IdentityKind,
     LegalBasis,
     LegalHold,
     Manifest,
     MinorsRule,
     RecipientKind,
     RetentionRule,
+    Source,
     System,
 )
 from charter.manifest.taxonomy import (
@@ -516,6 +519,368 @@ def brand_domains_unique(manifest: Manifest) -> Iterator[Problem]:
                 )
 
 
+AUTHENTICATION_USE = "essential.service.authentication"
+
+
+def credentials_hashed(manifest: Manifest) -> Iterator[Problem]:
+    """A field of category ``user.authorization.credentials`` (or under it) is ``type:
+    password``: only that type is kept as an Argon2id hash; any other would be stored
+    reversibly, against the promise that a password serves only to authenticate (Art. 32)."""
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        for name, spec in touchpoint.fields.items():
+            if is_credential(spec.category) and spec.type is not FieldType.PASSWORD:
+                yield Problem(
+                    "credentials_hashed",
+                    ("touchpoints", tp_key, "fields", name, "type"),
+                    f"field '{name}' holds {spec.category}: its type must be password, so that "
+                    "it is kept only as a one-way hash, never reversibly",
+                )
+
+
+def credentials_for_authentication(manifest: Manifest) -> Iterator[Problem]:
+    """Passwords are collected "only for authentication and account access" (the policy;
+    GDPR Art. 5(1)(b)): only a purpose whose ``data_use`` is under
+    ``essential.service.authentication`` may list ``user.authorization.credentials``. A parent
+    category (``user``, ``user.authorization``) lists it too; recipients are not purposes."""
+    for key, purpose in manifest.purposes.items():
+        if covers(AUTHENTICATION_USE, purpose.data_use):
+            continue
+        for index, category in enumerate(purpose.categories):
+            if covers(category, CREDENTIALS) or covers(CREDENTIALS, category):
+                yield Problem(
+                    "credentials_for_authentication",
+                    ("purposes", key, "categories", index),
+                    f"purpose '{key}' ({purpose.data_use}) would use passwords through "
+                    f"'{category}'; only a purpose under {AUTHENTICATION_USE} may",
+                )
+
+
+def notices_declared(manifest: Manifest) -> Iterator[Problem]:
+    """A field's ``prior_notice`` names an entry of ``notices``: the notice the person must
+    have been sent before the field is collected."""
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        for field_key, spec in touchpoint.fields.items():
+            if spec.prior_notice is not None and spec.prior_notice not in manifest.notices:
+                yield Problem(
+                    "notice_declared",
+                    ("touchpoints", tp_key, "fields", field_key, "prior_notice"),
+                    f"notice '{spec.prior_notice}' is not declared in notices",
+                )
+
+
+_RECEIVING = (Source.PARTNER, Source.SOCIAL_MEDIA)
+
+
+def partners_declared(manifest: Manifest) -> Iterator[Problem]:
+    """A ``partner`` or ``social_media`` touchpoint lists the partners it receives from, each
+    declared in ``partners``; a touchpoint collecting from the person lists none."""
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        path = ("touchpoints", tp_key, "partners")
+        if touchpoint.source in _RECEIVING:
+            if not touchpoint.partners:
+                yield Problem(
+                    "partners_declared",
+                    path,
+                    f"a {touchpoint.source.value} touchpoint lists the partners it receives from "
+                    "(the person is told the source, GDPR Art. 14(2)(f))",
+                )
+            for i, key in enumerate(touchpoint.partners):
+                if key not in manifest.partners:
+                    yield Problem(
+                        "partners_declared",
+                        (*path, i),
+                        f"partner '{key}' is not declared in partners",
+                    )
+        elif touchpoint.partners:
+            yield Problem(
+                "partners_declared",
+                path,
+                f"a {touchpoint.source.value} touchpoint collects from the person and lists no "
+                "partners",
+            )
+
+
+def partner_agreement(manifest: Manifest) -> Iterator[Problem]:
+    """A partner of kind ``partner`` names at least one agreement it passes data under."""
+    for key, partner in manifest.partners.items():
+        if partner.kind == "partner" and not partner.agreements:
+            yield Problem(
+                "partner_agreement",
+                ("partners", key, "agreements"),
+                "a partner passes data under an agreement; name at least one (a submission "
+                "from it says which)",
+            )
+
+
+def art14_reachable(manifest: Manifest) -> Iterator[Problem]:
+    """A touchpoint receiving from a partner without an Art. 14(5) exemption collects an
+    ``email`` identity: the Art. 14 notice goes by e-mail, and could not go otherwise."""
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        if touchpoint.source not in _RECEIVING or IdentityKind.EMAIL in touchpoint.identities:
+            continue
+        for i, key in enumerate(touchpoint.partners):
+            partner = manifest.partners.get(key)
+            if partner is not None and partner.exemption is None:
+                yield Problem(
+                    "art14_reachable",
+                    ("touchpoints", tp_key, "partners", i),
+                    f"partner '{key}' has no exemption, so the people it sends must be told "
+                    "(GDPR Art. 14), by e-mail: the touchpoint's identities need email",
+                )
+
+
+PUBLIC_CONTENT = "user.content.public"
+
+
+def public_fields_declared(manifest: Manifest) -> Iterator[Problem]:
+    """What a touchpoint publishes is declared (policy: "publicly displayed information is
+    public"; GDPR Art. 13(1)(e), 25(2)): a field of visibility ``public`` or ``choice`` needs a
+    recipient of kind ``public`` whose purposes include one of the touchpoint's and whose
+    categories cover the field's; a field of ``user.content.public`` is not ``private`` (it is
+    published by its nature); a ``publication`` names a declared system, and its
+    ``republishers`` declared recipients."""
+    public = [r for r in manifest.recipients.values() if r.kind is RecipientKind.PUBLIC]
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        for name, spec in touchpoint.fields.items():
+            path = ("touchpoints", tp_key, "fields", name, "visibility")
+            visibility = spec.visibility.value
+            if visibility == "private" and covered_by_any(spec.category, [PUBLIC_CONTENT]):
+                yield Problem(
+                    "public_fields_declared",
+                    path,
+                    f"field '{name}' holds {spec.category}, published by its nature: its "
+                    "visibility must be public (or choice), not private",
+                )
+            elif visibility != "private" and not any(
+                covered_by_any(spec.category, r.categories)
+                and any(p in r.purposes for p in touchpoint.purposes)
+                for r in public
+            ):
+                yield Problem(
+                    "public_fields_declared",
+                    path,
+                    f"field '{name}' may be shown publicly ({visibility}): declare a recipient "
+                    f"of kind public with one of the touchpoint's purposes and {spec.category} "
+                    "among its categories",
+                )
+        publication = touchpoint.publication
+        if publication is None:
+            continue
+        if publication.system is not None and publication.system not in manifest.systems:
+            yield Problem(
+                "public_fields_declared",
+                ("touchpoints", tp_key, "publication", "system"),
+                f"no system '{publication.system}' in systems",
+            )
+        for i, key in enumerate(publication.republishers):
+            if key not in manifest.recipients:
+                yield Problem(
+                    "public_fields_declared",
+                    ("touchpoints", tp_key, "publication", "republishers", i),
+                    f"republisher '{key}' is not declared in recipients",
+                )
+
+
+_ELECTRONIC_CONTACTS = ("user.contact.email", "user.contact.phone_number")
+_EMAIL = IDENTITY_CATEGORIES[IdentityKind.EMAIL]
+
+
+def soft_opt_in_valid(manifest: Manifest) -> Iterator[Problem]:
+    """A ``soft_opt_in`` purpose is what ePrivacy Directive Art. 13(2) allows: direct marketing
+    (``direct_marketing: true``, not ``objectable: false``: the opt-out is offered at
+    collection and in every message; not ``minors: allowed``: never to children) by electronic
+    mail (``data_use`` under
+    ``marketing.communications``, categories with an e-mail address or phone number); each
+    touchpoint in ``established_by`` exists, lists the purpose in its ``purposes``, serves a
+    ``contract`` purpose (the details are obtained "in the context of the sale") and collects
+    an e-mail address (an identity or a field) to send to."""
+    for key, purpose in manifest.purposes.items():
+        rules = purpose.soft_opt_in
+        if purpose.legal_basis is not LegalBasis.SOFT_OPT_IN or rules is None:
+            continue
+        path: KeyPath = ("purposes", key)
+
+        def problem(where: KeyPath, message: str) -> Problem:
+            return Problem("soft_opt_in_valid", where, message)
+
+        if not purpose.direct_marketing:
+            yield problem(
+                (*path, "direct_marketing"),
+                "a soft opt-in is for direct marketing: set direct_marketing: true",
+            )
+        if purpose.objectable is False:
+            yield problem(
+                (*path, "objectable"),
+                "a soft opt-in must let the person opt out at collection and in every message",
+            )
+        if purpose.minors is MinorsRule.ALLOWED:
+            yield problem(
+                (*path, "minors"),
+                "a soft opt-in never applies to children: minors must be parental_consent "
+                "(no parent is asked for it) or excluded",
+            )
+        use = purpose.data_use
+        if use != "marketing.communications" and not use.startswith("marketing.communications."):
+            yield problem(
+                (*path, "data_use"),
+                f"data_use '{use}': a soft opt-in covers electronic mail only "
+                "(marketing.communications ...)",
+            )
+        if not any(covered_by_any(contact, purpose.categories) for contact in _ELECTRONIC_CONTACTS):
+            yield problem(
+                (*path, "categories"),
+                "a soft opt-in sends electronic mail: list user.contact.email (or the phone "
+                "number) among the categories",
+            )
+        for i, tp_key in enumerate(rules.established_by):
+            where: KeyPath = (*path, "soft_opt_in", "established_by", i)
+            touchpoint = manifest.touchpoints.get(tp_key)
+            if touchpoint is None:
+                yield problem(where, f"no touchpoint '{tp_key}'")
+                continue
+            if key not in touchpoint.purposes:
+                yield problem(where, f"touchpoint '{tp_key}' does not list '{key}' in its purposes")
+            if not any(
+                p in manifest.purposes and manifest.purposes[p].legal_basis is LegalBasis.CONTRACT
+                for p in touchpoint.purposes
+            ):
+                yield problem(
+                    where,
+                    f"touchpoint '{tp_key}' serves no contract purpose: only a sale (or a "
+                    "registration of a product bought) makes an existing customer",
+                )
+            if IdentityKind.EMAIL not in touchpoint.identities and not any(
+                covers(_EMAIL, spec.category) for spec in touchpoint.fields.values()
+            ):
+                yield problem(
+                    where,
+                    f"touchpoint '{tp_key}' collects no e-mail address to send to",
+                )
+
+
+def survey_rules_resolve(manifest: Manifest) -> Iterator[Problem]:
+    """A survey's published results rest on what its touchpoint collects, and its quotes on a
+    permission of their own (policy: "we will not attribute any particular response to you
+    without your permission"): every ``results`` field is a field of the touchpoint with
+    ``choices`` (the counts list them all); ``quote_field`` and ``name_field`` are fields of
+    the touchpoint, a quote being signed; ``attribution_purpose`` is a consent purpose the
+    touchpoint offers, and a ``public`` recipient lists it (a quote is disclosed to the public,
+    Art. 13(1)(e))."""
+    public = [r for r in manifest.recipients.values() if r.kind is RecipientKind.PUBLIC]
+    for key, touchpoint in manifest.touchpoints.items():
+        survey = touchpoint.survey
+        if survey is None:
+            continue
+        base: KeyPath = ("touchpoints", key, "survey")
+        for i, name in enumerate(survey.results):
+            spec = touchpoint.fields.get(name)
+            if spec is None:
+                yield Problem(
+                    "survey_rules_resolve",
+                    (*base, "results", i),
+                    f"no field '{name}' at touchpoint '{key}'",
+                )
+            elif spec.choices is None:
+                yield Problem(
+                    "survey_rules_resolve",
+                    (*base, "results", i),
+                    f"field '{name}' has no choices; a published result counts each choice",
+                )
+        for attribute in ("quote_field", "name_field"):
+            name = getattr(survey, attribute)
+            if name is not None and name not in touchpoint.fields:
+                yield Problem(
+                    "survey_rules_resolve",
+                    (*base, attribute),
+                    f"no field '{name}' at touchpoint '{key}'",
+                )
+        if survey.quote_field is not None and survey.name_field is None:
+            yield Problem(
+                "survey_rules_resolve",
+                (*base, "quote_field"),
+                "a quote is published signed: give name_field",
+            )
+        purpose = survey.attribution_purpose
+        if purpose is None:
+            continue
+        if purpose not in touchpoint.consent_purposes:
+            yield Problem(
+                "survey_rules_resolve",
+                (*base, "attribution_purpose"),
+                f"'{purpose}' must be one of the touchpoint's consent_purposes (a permission "
+                "of its own, asked for by an unticked box)",
+            )
+        if not any(purpose in r.purposes for r in public):
+            yield Problem(
+                "survey_rules_resolve",
+                (*base, "attribution_purpose"),
+                f"no recipient of kind public lists '{purpose}'; quotes are published to it",
+            )
+
+
+_SPONSORS = (RecipientKind.THIRD_PARTY, RecipientKind.AFFILIATE)
+
+
+def contest_rules_resolve(manifest: Manifest) -> Iterator[Problem]:
+    """A touchpoint's ``contest`` rules can be kept (policy, "Contests"): ``name_field`` and
+    ``country_field`` are fields of the touchpoint, and ``winner_country`` has a
+    ``country_field``; when winners are named, a ``public`` recipient is declared for one of the
+    touchpoint's purposes and receives the name's category (and the country's), for publishing
+    them is a disclosure (GDPR Art. 13(1)(e)); a ``sponsor`` is a third-party or affiliate
+    recipient declared for one of the touchpoint's purposes, since entries are passed to it."""
+    for tp_key, touchpoint in manifest.touchpoints.items():
+        rules = touchpoint.contest
+        if rules is None:
+            continue
+        at: KeyPath = ("touchpoints", tp_key, "contest")
+        fields = {"name_field": rules.name_field, "country_field": rules.country_field}
+        for key, name in fields.items():
+            if name is not None and name not in touchpoint.fields:
+                yield Problem(
+                    "contest_rules_resolve",
+                    (*at, key),
+                    f"'{name}' is not a field of touchpoint '{tp_key}'",
+                )
+        if rules.winner_country and rules.country_field is None:
+            yield Problem(
+                "contest_rules_resolve",
+                (*at, "winner_country"),
+                "the winner's country is published: name the field holding it (country_field)",
+            )
+        if rules.winners.value != "none" and rules.name_field in touchpoint.fields:
+            published = [touchpoint.fields[rules.name_field].category]
+            country = touchpoint.fields.get(rules.country_field or "")
+            if rules.winner_country and country is not None:
+                published.append(country.category)
+            publics = [
+                r
+                for r in manifest.recipients.values()
+                if r.kind is RecipientKind.PUBLIC
+                and set(r.purposes) & set(touchpoint.purposes)
+                and all(covered_by_any(c, r.categories) for c in published)
+            ]
+            if not publics:
+                yield Problem(
+                    "contest_rules_resolve",
+                    (*at, "winners"),
+                    f"winners are named, but no public recipient is declared for a purpose of "
+                    f"'{tp_key}' receiving {', '.join(published)}",
+                )
+        if rules.sponsor is not None:
+            sponsor = manifest.recipients.get(rules.sponsor)
+            if (
+                sponsor is None
+                or sponsor.kind not in _SPONSORS
+                or not set(sponsor.purposes) & set(touchpoint.purposes)
+            ):
+                yield Problem(
+                    "contest_rules_resolve",
+                    (*at, "sponsor"),
+                    f"sponsor '{rules.sponsor}' must be a third_party or affiliate recipient "
+                    f"declared for one of the purposes of '{tp_key}'",
+                )
+
+
 RULES: tuple[Rule, ...] = (
     declared_categories,
     purposes_have_bases,
@@ -532,6 +897,16 @@ RULES: tuple[Rule, ...] = (
     systems_traversable,
     brand_domains_unique,
     events_system_parquet,
+    credentials_hashed,
+    credentials_for_authentication,
+    notices_declared,
+    partners_declared,
+    public_fields_declared,
+    partner_agreement,
+    art14_reachable,
+    soft_opt_in_valid,
+    survey_rules_resolve,
+    contest_rules_resolve,
 )
 
 

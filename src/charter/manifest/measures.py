@@ -8,7 +8,8 @@ states only what Charter does whatever the manifest says, and names where it is 
 - keyed hashes for identity lookups: ``charter.storage.vault``;
 - minimisation at collection, card numbers refused: ``charter.services.collection``,
   ``charter.domain.cards``;
-- passwords as Argon2id hashes: ``charter.services.values`` (collected passwords) and
+- passwords as Argon2id hashes: ``charter.services.values`` (collected passwords, checked by
+  ``charter.services.credentials`` and never shown: ``charter.domain.credentials``) and
   ``charter.services.staff`` (staff accounts, with lock-out);
 - role-based access: ``charter.domain.permissions``, checked on every call;
 - the hash-chained audit log: ``charter.storage.audit``, checked by ``charter audit verify``.
@@ -30,8 +31,9 @@ SECURITY_MEASURES: tuple[str, ...] = (
     "We never store payment card numbers: information containing one is refused and nothing of "
     "it is kept. We keep only the token the payment processor returns.",
     "Passwords, of customers' accounts and of our staff, are stored only as Argon2id hashes, "
-    "never in a form that can be read back. A staff account is locked for 15 minutes after "
-    "five failed logins.",
+    "never in a form that can be read back, and never shown or handed out, not even in a copy "
+    "of your data (it says only that a password is set and when it last changed). A staff "
+    "account is locked for 15 minutes after five failed logins.",
     "Access is controlled by role: each member of staff and each system has a role that allows "
     "only what its task needs, and every call is checked against it.",
     "Staff access and the handling of rights requests are recorded in a tamper-evident audit "

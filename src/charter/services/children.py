@@ -44,8 +44,10 @@ from charter.domain.consent import (
     ConsentEvent,
     ConsentMethod,
 )
+from charter.domain.credentials import describe_password_state, is_password_state
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound
 from charter.manifest.models import LegalBasis, Manifest
+from charter.services.credentials import conceal_values
 from charter.services.outbox import Message, Outbox
 from charter.services.values import normalise_email, printable
 from charter.storage.audit import append_audit
@@ -355,15 +357,18 @@ class ParentalConsentService:
             if row.subject_id is not None:
                 repo = SubjectRepository(connection, self.store.vault)
                 identities = repo.identities_of(row.subject_id)
+                # A parent sees that the child's password is set, never the password's hash.
                 values = [
                     ChildValue(
                         v["touchpoint"],
                         v["field"],
                         v["category"],
-                        v["value"],
+                        describe_password_state(v["value"])
+                        if is_password_state(v["value"])
+                        else v["value"],
                         utc(v["collected_at"]),
                     )
-                    for v in repo.values_of(row.subject_id)
+                    for v in conceal_values(self.manifest, repo.values_of(row.subject_id))
                 ]
         status = ParentalStatus(row.status)
         if status is ParentalStatus.PENDING and self.clock() >= utc(row.expires_at):

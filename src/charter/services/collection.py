@@ -11,6 +11,10 @@ A child (a birth date or age given now, or a subject already known as one) is ad
 a parent's consent the ledger does not hold, the submission keeps nothing and, given a
 ``parent`` contact, asks that parent (``charter.services.children``); sent again with the
 confirmed ``parental_consent`` id, it is kept with the parent's consent in the ledger.
+
+A submission at a touchpoint a ``soft_opt_in`` purpose names makes an adult an existing
+customer of the brand, with the opt-outs taken on the form, in the same transaction
+(``charter.services.soft_opt_in``; ePrivacy Directive Art. 13(2)).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from charter.domain.clock import Clock
 from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentEvent, ConsentMethod
 from charter.domain.decisions import SubjectState
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, UndeclaredField
+from charter.domain.notices_rules import SourceRef
+from charter.domain.soft_opt_in import Offer
 from charter.manifest.models import (
     IDENTITY_CATEGORIES,
     IdentityKind,
@@ -55,6 +61,9 @@ from charter.services.identify import (
     locate,
     owners_of,
 )
+from charter.services.prior_notices import require_prior_notices
+from charter.services.soft_opt_in import SoftOptInPlan, establish, plan_soft_opt_in
+from charter.services.sources import check_submission_source, record_source
 from charter.services.values import printable, validate_field
 from charter.storage.ledger import Ledger, LedgerEntry
 from charter.storage.store import Store
@@ -77,6 +86,10 @@ class Submission:
     """Whom to ask when the person is a child without the parent's consent needed here."""
     parental_consent: str | None = None
     """The id of a parent's confirmed consent, when sending a child's submission again."""
+    source: SourceRef | None = None
+    """Where data received at a partner or social media touchpoint came from (Art. 14)."""
+    opt_outs: list[str] = field(default_factory=list)
+    """Soft opt-in purposes the person opted out of at this collection (ePrivacy Art. 13(2))."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +105,7 @@ class SubmissionReceipt:
     submission_id: str
     stored: list[StoredField]
     consents: list[str]
+    soft_opt_in: list[Offer] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,7 @@ class _Checked:
     consents: list[tuple[ConsentInput, int]]
     stored: list[StoredField]
     minor: bool | None
+    soft_opt_in: SoftOptInPlan = field(default_factory=SoftOptInPlan)
 
 
 def notice_hash(text: str) -> str:
@@ -156,6 +171,7 @@ class CollectionService:
                 f"touchpoint '{key}' is not offered by brand '{submission.brand}'",
                 code="brand_not_offered",
             )
+        check_submission_source(self.manifest, key, touchpoint, submission.source)
         region = self.manifest.policy.default_phone_region
         identities = hash_identities(
             self.store.vault,
@@ -208,7 +224,8 @@ class CollectionService:
                 raise InvalidValue(f"consents[{index}].notice: the text shown must be recorded")
             printable(consent.notice, f"consents[{index}].notice")
             consents.append((consent, self.manifest.purposes[consent.purpose].notice_version))
-        return _Checked(identities, values, consents, stored, self._minor(values))
+        planned = plan_soft_opt_in(self.manifest, key, touchpoint, submission.opt_outs)
+        return _Checked(identities, values, consents, stored, self._minor(values), planned)
 
     def _minor(self, values: list[NewValue]) -> bool | None:
         """Whether a birth date or age collected here makes the person a child today (None:
@@ -285,7 +302,10 @@ class CollectionService:
         return [
             PurposeMinors(
                 key,
-                self.manifest.purposes[key].legal_basis is LegalBasis.CONSENT,
+                # A soft opt-in is left out like an unticked consent: it never applies to a
+                # child (``charter.services.soft_opt_in``), so it neither refuses nor asks.
+                self.manifest.purposes[key].legal_basis
+                in (LegalBasis.CONSENT, LegalBasis.SOFT_OPT_IN),
                 self.manifest.purposes[key].minors.value,
             )
             for key in touchpoint.purposes
@@ -302,6 +322,16 @@ class CollectionService:
             # One lookup of the identities serves the child check and the linking below.
             owners = owners_of(repo, checked.identities)
             known = locate(repo, checked.identities, owners)
+            require_prior_notices(
+                connection,
+                self.manifest,
+                key,
+                touchpoint,
+                submission.brand,
+                set(owners.values()),
+                [value.field for value in checked.values],
+                now,
+            )
             # A known person's state matters only when the submission does not show an adult.
             known_state = (
                 ledger.load(known).decision
@@ -326,6 +356,16 @@ class CollectionService:
                 touchpoint=key,
                 policy_version=policy.version,
                 values=checked.values,
+                now=now,
+            )
+            record_source(
+                connection,
+                self.manifest,
+                key,
+                subject_id=subject_id,
+                submission_id=submission_id,
+                brand=submission.brand,
+                source=submission.source,
                 now=now,
             )
             entries = []
@@ -359,9 +399,21 @@ class CollectionService:
             if checked.minor is not None and checked.minor != record.decision.minor:
                 record = replace(record, decision=replace(record.decision, minor=checked.minor))
                 ledger.save(subject_id, record, now)
+            offers = establish(
+                connection,
+                checked.soft_opt_in,
+                subject_id=subject_id,
+                brand=submission.brand,
+                touchpoint=key,
+                submission_id=submission_id,
+                policy_version=policy.version,
+                now=now,
+                minor=bool(minor),
+            )
         return SubmissionReceipt(
             subject_id=subject_id,
             submission_id=submission_id,
             stored=checked.stored,
             consents=[consent.purpose for consent, _ in checked.consents],
+            soft_opt_in=offers,
         )

@@ -104,6 +104,13 @@ class ConsentService:
                 "Charter e-mails them (ask for it with a submission's 'parent')",
                 code="parental_consent_by_email_only",
             )
+        if request.method == ConsentMethod.SOFT_OPT_IN or request.channel == Channel.CUSTOMER:
+            # A soft opt-in is no consent: only a sale or registration establishes it.
+            raise InvalidInput(
+                "the customer channel records a soft opt-in, which only a submission at a "
+                "touchpoint the purpose names establishes (ePrivacy Directive Art. 13(2))",
+                code="soft_opt_in_by_collection_only",
+            )
         if request.touchpoint is not None and request.touchpoint not in manifest.touchpoints:
             raise InvalidInput(f"no touchpoint '{request.touchpoint}'", code="unknown_touchpoint")
         for where, text in (

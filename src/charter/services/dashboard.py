@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import desc, func, select
 
 from charter.domain.clock import Clock
-from charter.domain.consent import PARENT_CHANNEL
+from charter.domain.consent import CUSTOMER_CHANNEL, PARENT_CHANNEL
 from charter.domain.dashboard import Band, ConsentRate, bands, consent_rates
 from charter.domain.requests import OPEN
 from charter.storage.engine import utc
@@ -73,7 +73,8 @@ class DashboardService:
                     )
                     .label("rank"),
                 )
-                .where(consent_events.c.channel != PARENT_CHANNEL)
+                # A parent's consent and a soft opt-in relationship are no person's consent.
+                .where(consent_events.c.channel.not_in((PARENT_CHANNEL, CUSTOMER_CHANNEL)))
                 .subquery()
             )
             answers = connection.execute(

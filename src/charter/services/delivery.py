@@ -53,6 +53,23 @@ def post_json(
     timeout: float = 10.0,
 ) -> int:
     """POST ``body`` (JSON) to ``url``; returns the 2xx status or raises ``DeliveryFailed``."""
+    status, _ = post_json_answer(
+        url, body, headers, allow_private=allow_private, timeout=timeout, max_answer=0
+    )
+    return status
+
+
+def post_json_answer(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    allow_private: bool = False,
+    timeout: float = 10.0,
+    max_answer: int = 1024 * 1024,
+) -> tuple[int, bytes]:
+    """``post_json`` that also returns the answer's body, of at most ``max_answer`` bytes (a
+    longer answer is ``DeliveryFailed``: an endpoint cannot make Charter hold unbounded data)."""
     host, port, path, address = vet(url, allow_private=allow_private)
     context = ssl.create_default_context()
     try:
@@ -67,11 +84,15 @@ def post_json(
                 body=body,
                 headers={"Content-Type": "application/json", "User-Agent": "Charter", **headers},
             )
-            status = connection.getresponse().status
+            response = connection.getresponse()
+            status = response.status
+            answer = response.read(max_answer + 1) if max_answer else b""
         finally:
             connection.close()
     except (OSError, http.client.HTTPException) as error:
         raise DeliveryFailed(f"{host}: unreachable ({type(error).__name__})") from None
     if not 200 <= status < 300:
         raise DeliveryFailed(f"{host}: answered {status}")
-    return status
+    if len(answer) > max_answer:
+        raise DeliveryFailed(f"{host}: answered more than {max_answer} bytes")
+    return status, answer

@@ -311,20 +311,92 @@ class DisclosureService:
     ) -> str:
         """Record an aggregate disclosure (a statistics release) inside the caller's
         transaction: about no one, so no identities and no subject; its id."""
+        return self._record_disclosed(
+            connection,
+            kind=DisclosureKind.AGGREGATE,
+            recipient=recipient,
+            recipient_name=recipient_name,
+            brand=None,
+            subject_id=None,
+            lookups=(),
+            categories=list(categories),
+            purposes=[],
+            note=note,
+            actor=actor,
+            now=now,
+        )
+
+    def record_about(
+        self,
+        connection: Connection,
+        *,
+        kind: DisclosureKind,
+        recipient: str,
+        brand: str,
+        subject_id: str,
+        lookups: Sequence[str],
+        categories: Sequence[str],
+        purposes: Sequence[str],
+        note: str,
+        actor: str,
+        now: dt.datetime,
+    ) -> str:
+        """Record a share or a posting about one person made by a use case of Charter's own (a
+        contest's winners published, its entries passed to the sponsor) inside the caller's
+        transaction, checked against the manifest as ``record`` checks it. ``lookups``: the
+        keyed hashes (``kind:hex``) of the person's identities, which find the record after a
+        merge or an erasure. Its id."""
+        categories = list(dict.fromkeys(categories))
+        purposes = list(dict.fromkeys(purposes))
+        self._check_declared(kind, recipient, categories, purposes)
+        return self._record_disclosed(
+            connection,
+            kind=kind,
+            recipient=recipient,
+            recipient_name=self.manifest.recipients[recipient].name,
+            brand=brand,
+            subject_id=subject_id,
+            lookups=lookups,
+            categories=categories,
+            purposes=purposes,
+            note=note,
+            actor=actor,
+            now=now,
+        )
+
+    def _record_disclosed(
+        self,
+        connection: Connection,
+        *,
+        kind: DisclosureKind,
+        recipient: str,
+        recipient_name: str,
+        brand: str | None,
+        subject_id: str | None,
+        lookups: Sequence[str],
+        categories: list[str],
+        purposes: list[str],
+        note: str,
+        actor: str,
+        now: dt.datetime,
+    ) -> str:
+        """A disclosure already made, recorded in the caller's transaction with its event and
+        its audit entry; its id."""
         disclosure_id = str(uuid.uuid4())
         data_key = Vault.new_data_key()
+        status = DisclosureStatus.DISCLOSED
         connection.execute(
             insert(disclosures).values(
                 id=disclosure_id,
-                kind=DisclosureKind.AGGREGATE.value,
+                kind=kind.value,
                 recipient=recipient,
                 recipient_name=recipient_name,
-                brand=None,
-                subject_id=None,
-                categories=list(categories),
+                brand=brand,
+                subject_id=subject_id,
+                categories=categories,
                 scope=None,
-                purposes=[],
-                status=DisclosureStatus.DISCLOSED.value,
+                purposes=purposes,
+                status=status.value,
                 legal_reference=None,
                 confidential=False,
                 confidential_until=None,
@@ -336,31 +408,31 @@ class DisclosureService:
                 key_wrapped=self.store.vault.wrap(disclosure_id, data_key),
             )
         )
+        unique = sorted(set(lookups))
+        if unique:
+            connection.execute(
+                insert(disclosure_identities),
+                [{"disclosure_id": disclosure_id, "lookup": x} for x in unique],
+            )
         self._event(
-            connection,
-            disclosure_id,
-            data_key,
-            now,
-            "recorded",
-            DisclosureStatus.DISCLOSED,
-            actor,
-            note,
-            None,
-            (),
+            connection, disclosure_id, data_key, now, "recorded", status, actor, note, None, ()
         )
+        details: dict[str, Any] = {
+            "kind": kind.value,
+            "recipient": recipient,
+            "status": status.value,
+            "categories": categories,
+            "identities": len(unique),
+        }
+        if subject_id is not None:
+            details.update(purposes=purposes, subject_id=subject_id)
         append_audit(
             connection,
             at=now,
             actor=actor,
             action="disclosure.recorded",
             target=disclosure_id,
-            details={
-                "kind": DisclosureKind.AGGREGATE.value,
-                "recipient": recipient,
-                "status": DisclosureStatus.DISCLOSED.value,
-                "categories": list(categories),
-                "identities": 0,
-            },
+            details=details,
         )
         return disclosure_id
 

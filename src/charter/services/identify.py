@@ -57,9 +57,7 @@ def owners_of(repo: SubjectRepository, hashed: Hashed) -> Owners:
     return repo.owners([key for key, _ in hashed])
 
 
-def locate(
-    repo: SubjectRepository, hashed: Hashed, owners: Owners | None = None
-) -> str | None:
+def locate(repo: SubjectRepository, hashed: Hashed, owners: Owners | None = None) -> str | None:
     """The known subject for these identities (the oldest, if they name several), or ``None``.
     ``owners``: their ``owners_of``, when the caller looked them up already."""
     owners = owners_of(repo, hashed) if owners is None else owners

@@ -3,7 +3,10 @@
 Which recipients: those of kind processor, affiliate or third party whose categories overlap the
 person's data, or to which the disclosures ledger says their data was disclosed. Public
 recipients are reached through the systems that publish (a forum's connector or manual step);
-authorities are not notified (disclosures to them follow a legal obligation). How: the
+a touchpoint's ``publication.republishers`` copy only what was published, so they are told only
+of the erasure of people who published there (``charter.services.publication``), unless the
+ledger records a disclosure to them; authorities are not notified (disclosures to them follow a
+legal obligation). How: the
 recipient's ``notify`` in the manifest, an e-mail through Charter's outbox or a POST of a JSON
 notice to an HTTPS webhook (signed with HMAC-SHA256 when a secret is set);
 a recipient with neither gets a step that staff carry out by hand and confirm.
@@ -50,15 +53,22 @@ def recipients_to_notify(
     order."""
     held = set(categories)
     disclosed = set(disclosed_to)
+    republishers = {
+        key
+        for touchpoint in manifest.touchpoints.values()
+        if touchpoint.publication is not None
+        for key in touchpoint.publication.republishers
+    }
     found = []
     for key, recipient in manifest.recipients.items():
         if recipient.kind not in NOTIFIED_KINDS:
             continue
-        if key in disclosed or any(
+        overlaps = any(
             covered_by_any(c, recipient.categories)
             or any(covers(c, r) for r in recipient.categories)
             for c in held
-        ):
+        )
+        if key in disclosed or (overlaps and key not in republishers):
             found.append(key)
     return found
 
@@ -82,8 +92,10 @@ class Notifier:
         kind: RequestType,
         identities: Mapping[str, Sequence[str]],
         now: dt.datetime,
+        about: str | None = None,
     ) -> dict[str, Any]:
-        """Send the notice; returns the step's summary (no personal data)."""
+        """Send the notice; returns the step's summary (no personal data). ``about``: a
+        paragraph saying what the recipient holds (a republisher: the person's public posts)."""
         recipient = self.manifest.recipients[recipient_key]
         notice = recipient.notify
         if notice is None:
@@ -97,7 +109,7 @@ class Notifier:
                         subject=(
                             f"Data subject request {request_id}: please {_WHAT[kind]} their data"
                         ),
-                        body=self._body(recipient, request_id, kind, identities),
+                        body=self._body(recipient, request_id, kind, identities, about),
                         kind="recipient_notice",
                         sender=self.manifest.policy.controller.email,
                         request_id=request_id,
@@ -113,6 +125,7 @@ class Notifier:
                 "recipient": recipient_key,
                 "identities": {k: list(v) for k, v in identities.items()},
                 "sent_at": now.isoformat(),
+                **({"about": about} if about else {}),
             },
             sort_keys=True,
         ).encode()
@@ -135,13 +148,16 @@ class Notifier:
         request_id: str,
         kind: RequestType,
         identities: Mapping[str, Sequence[str]],
+        about: str | None = None,
     ) -> str:
         who = "\n".join(f"  {k}: {', '.join(v)}" for k, v in sorted(identities.items()))
+        extra = f"{about}\n\n" if about else ""
         controller = self.manifest.policy.controller
         return (
             f"To {recipient.name},\n\n"
             f"A person has asked us, {controller.name}, to {_WHAT[kind]} their personal data "
             f"(request {request_id}). We have done so in our systems. As a recipient of their "
             f"data, please {_WHAT[kind]} it in yours too (GDPR Art. 17(2) and 19). The person:\n\n"
-            f"{who}\n\nPlease confirm to {controller.email} when done, quoting the request id.\n"
+            f"{who}\n\n{extra}"
+            f"Please confirm to {controller.email} when done, quoting the request id.\n"
         )

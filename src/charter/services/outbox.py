@@ -31,7 +31,7 @@ import smtplib
 import ssl
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -81,6 +81,10 @@ class Message:
             email[name] = value
         email.set_content(self.body)
         return email
+
+
+SentHook = Callable[[Connection, int, dt.datetime], None]
+"""Told, in the delivering transaction, that the outbox row ``id`` went at ``sent_at``."""
 
 
 class Transport(Protocol):
@@ -171,11 +175,13 @@ class Outbox:
         self.store = store
         self.transport = transport
         self.clock = clock
+        self._on_sent: dict[str, SentHook] = {}
 
-    def enqueue(self, connection: Connection, message: Message, now: dt.datetime) -> None:
-        """Queue ``message`` in the caller's transaction; it goes once that commits."""
+    def enqueue(self, connection: Connection, message: Message, now: dt.datetime) -> int:
+        """Queue ``message`` in the caller's transaction; it goes once that commits. Returns
+        the outbox row's id, which a hook registered with ``on_sent`` is given on delivery."""
         data_key = Vault.new_data_key()
-        connection.execute(
+        queued = connection.execute(
             insert(outbox).values(
                 created_at=now,
                 kind=message.kind,
@@ -199,6 +205,15 @@ class Outbox:
                 next_attempt_at=now,
             )
         )
+        key = queued.inserted_primary_key
+        assert key is not None  # an INSERT of one row
+        return int(key[0])
+
+    def on_sent(self, kind: str, hook: SentHook) -> None:
+        """Call ``hook(connection, row_id, sent_at)`` whenever a message of ``kind`` is
+        delivered, in the transaction that deletes its row: a record of what was sent (a prior
+        notice, an Art. 14 notice) learns the time it really went, or nothing if it never did."""
+        self._on_sent[kind] = hook
 
     def forget(
         self,
@@ -236,8 +251,9 @@ class Outbox:
                 self._forget(row_id, fields)
                 continue
             message = Message(**fields)
+            sent_at = self.clock()
             try:
-                self.transport.send(message.as_email(self.clock()))
+                self.transport.send(message.as_email(sent_at))
             except (OSError, smtplib.SMTPException) as error:
                 # The type and SMTP code only: a server's message may name the recipient.
                 code = getattr(error, "smtp_code", None)
@@ -245,6 +261,9 @@ class Outbox:
                 continue
             with self.store.write() as connection:
                 connection.execute(delete(outbox).where(outbox.c.id == row_id))
+                hook = self._on_sent.get(kind)
+                if hook is not None:
+                    hook(connection, row_id, sent_at)
             sent += 1
         return sent
 

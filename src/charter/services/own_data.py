@@ -17,12 +17,16 @@ from sqlalchemy import delete, select, update
 
 from charter.domain.categories import covered_by_any
 from charter.domain.clock import Clock
-from charter.domain.consent import GRANTING, ConsentMethod
+from charter.domain.consent import CUSTOMER_CHANNEL, GRANTING, ConsentMethod
+from charter.domain.credentials import is_credential
 from charter.domain.durations import parse_duration
 from charter.domain.preferences import set_restricted
 from charter.manifest.models import Manifest
 from charter.services.consents import ConsentRequest, ConsentService
+from charter.services.credentials import conceal_values, credential_fields
 from charter.services.preferences import PreferenceService
+from charter.services.prior_notices import notices_of
+from charter.services.sources import sources_of
 from charter.storage.engine import utc
 from charter.storage.ledger import Ledger
 from charter.storage.store import Store
@@ -32,6 +36,8 @@ from charter.storage.tables import (
     identities,
     personal_values,
     preference_events,
+    prior_notices_sent,
+    source_receipts,
     subjects,
 )
 from charter.storage.vault import Vault
@@ -71,10 +77,14 @@ class OwnData:
                 return {"values": [], "identities": [], "consents": [], "preferences": []}, {
                     "values": 0
                 }
-            values = [
-                {**value, "collected_at": utc(value["collected_at"]).isoformat()}
-                for value in repo.values_of(subject_id)
-            ]
+            # A password's hash never enters the step's result: only that one is set, and when.
+            values = conceal_values(
+                self.manifest,
+                [
+                    {**value, "collected_at": utc(value["collected_at"]).isoformat()}
+                    for value in repo.values_of(subject_id)
+                ],
+            )
             identities = [{"kind": k, "value": v} for k, v in repo.identities_of(subject_id)]
             consents = [
                 {
@@ -106,11 +116,15 @@ class OwnData:
                     .order_by(preference_events.c.id)
                 )
             ]
+            prior = notices_of(connection, self.manifest, subject_id)
+            sources = sources_of(connection, self.manifest, subject_id)
         result = {
             "values": values,
             "identities": identities,
             "consents": consents,
             "preferences": preferences,
+            "prior_notices": prior,
+            "sources": sources,
         }
         return result, {"values": len(values), "consents": len(consents)}
 
@@ -159,7 +173,9 @@ class OwnData:
                     "values_erased": erased,
                     "subject_deleted": True,
                 }
-            for table in (consent_events, preference_events):
+            # The notices sent to the person and where their data came from go with their
+            # consents; the held values' submissions stay, so their receipts are deleted here.
+            for table in (consent_events, preference_events, prior_notices_sent, source_receipts):
                 connection.execute(delete(table).where(table.c.subject_id == subject_id))
             connection.execute(delete(identities).where(identities.c.subject_id == subject_id))
             ledger = Ledger(connection)
@@ -196,8 +212,8 @@ class OwnData:
         withdrawn = 0
         if subject_id is not None and state is not None:
             for (brand, purpose, channel), record in sorted(state.decision.consents.items()):
-                if record.action not in GRANTING:
-                    continue
+                if record.action not in GRANTING or channel == CUSTOMER_CHANNEL:
+                    continue  # a soft opt-in is no consent: an objection ends it (Art. 21)
                 if wanted.get("purpose") not in (None, purpose) or wanted.get("brand") not in (
                     None,
                     brand,
@@ -220,6 +236,10 @@ class OwnData:
         """Correct Charter's stored values of the named fields (Art. 16), old values kept in
         the step's sealed result for the history."""
         changes: Mapping[str, Any] = details.get("details", {}).get("changes", {}).get(CHARTER, {})
+        # Refused at intake (charter.services.credentials.refuse_credential_changes); here too,
+        # so that no path writes a password in clear or copies its hash into the history.
+        secret = credential_fields(self.manifest)
+        changes = {name: new for name, new in changes.items() if name not in secret}
         if row.subject_id is None:
             return [], {"rows": 0, "reason": "no data held"}
         now = self.clock()
@@ -236,6 +256,8 @@ class OwnData:
                     personal_values.c.field.in_(list(changes)),
                 )
             ).all():
+                if is_credential(value.category):
+                    continue
                 label = f"value:{value.touchpoint}.{value.field}"
                 old = Vault.open(data_key, subject_id, label, bytes(value.value_sealed))
                 new = changes[value.field]

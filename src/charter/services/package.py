@@ -15,7 +15,10 @@ The package is a zip holding:
 Everything said about purposes, recipients and retention comes from the manifest, filtered to
 the categories of data actually held about the person. Free text (values and columns of a
 ``user.content`` category) is passed through ``charter.domain.redaction.redact`` so that other
-people's e-mail addresses and telephone numbers are not disclosed (Art. 15(4)).
+people's e-mail addresses and telephone numbers are not disclosed (Art. 15(4)). A password (a
+value of category ``user.authorization.credentials`` or of a ``password`` field, or a column of
+that category) is never copied, not even as its hash: the package says that one is set and
+when it last changed (``charter.domain.credentials``).
 
 Times are ISO 8601 in UTC; a naive time is taken to be UTC already (SQLite returns them so).
 The output is deterministic: the same input gives the same bytes.
@@ -39,6 +42,13 @@ from typing import Any, TypeVar
 from jinja2 import Environment, PackageLoader
 
 from charter.domain.categories import covered_by_any, covers
+from charter.domain.consent import CUSTOMER_CHANNEL
+from charter.domain.credentials import (
+    describe_password_state,
+    is_credential,
+    is_password_state,
+    password_state,
+)
 from charter.domain.decisions import MARKETING_OBJECTION
 from charter.domain.durations import parse_duration
 from charter.domain.errors import InvalidValue, NotFound
@@ -66,6 +76,7 @@ from charter.manifest.models import (
     TransferMechanism,
 )
 from charter.manifest.render import BASIS_TEXT
+from charter.services.credentials import conceal_values
 
 SCHEMA = "charter.access-package"
 SCHEMA_VERSION = 1
@@ -169,11 +180,48 @@ class Disclosure:
 
 @dataclass(frozen=True, slots=True)
 class ExternalSource:
-    """Data not collected from the person (Art. 14(2)(f)): a partner or a social platform."""
+    """Data not collected from the person (Art. 14(2)(f)): a partner or a social platform.
+    ``source`` is its name, ``agreement`` the one the data came under (none from a social
+    platform), ``at`` when received; ``notice`` what became of the Art. 14 notice (``pending``,
+    ``queued``, ``sent`` at ``notice_sent_at``, ``exempt`` on ``exemption`` for
+    ``exemption_reason``, or ``undeliverable``), see ``charter.services.sources``."""
 
     source: str
-    agreement: str
+    agreement: str | None
     at: dt.datetime
+    partner: str | None = None
+    touchpoint: str | None = None
+    brand: str | None = None
+    notice: str | None = None
+    notice_due_at: dt.datetime | None = None
+    notice_sent_at: dt.datetime | None = None
+    exemption: str | None = None
+    exemption_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriorNoticeSent:
+    """A notice the person was sent before a field that needs it was collected from them
+    (``charter.services.prior_notices``): its key and name, for which brand and touchpoint."""
+
+    notice: str
+    name: str
+    brand: str
+    touchpoint: str
+    sent_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PublicField:
+    """A field of the person's published at a touchpoint (``charter.services.publication``):
+    ``shown`` is ``public`` (public by the touchpoint's nature, a post) or ``chosen`` (the person
+    chose to show it, at ``chosen_at``; privacy by default, Art. 25(2))."""
+
+    brand: str
+    touchpoint: str
+    field: str
+    shown: str
+    chosen_at: dt.datetime | None = None
 
 
 Rows = Sequence[Mapping[str, Any]]
@@ -198,6 +246,8 @@ class AccessData:
     column_categories: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     disclosures: Sequence[Disclosure] = ()
     sources: Sequence[ExternalSource] = ()
+    prior_notices: Sequence[PriorNoticeSent] = ()
+    public_fields: Sequence[PublicField] = ()
     redact_categories: tuple[str, ...] = (FREE_TEXT,)
 
 
@@ -213,6 +263,21 @@ def own_data_fields(collected: Mapping[str, Any]) -> dict[str, Any]:
         "values": [_load(OwnValue, v) for v in collected.get("values", [])],
         "consents": [_load(ConsentEntry, c) for c in collected.get("consents", [])],
         "preferences": Preferences.from_events(events),
+        "sources": [
+            ExternalSource(**_times(s, ("at", "notice_due_at", "notice_sent_at")))
+            for s in collected.get("sources", [])
+        ],
+        "prior_notices": [
+            PriorNoticeSent(**_times(n, ("sent_at",))) for n in collected.get("prior_notices", [])
+        ],
+    }
+
+
+def _times(item: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """``item`` with its ISO times ``names`` read back as datetimes."""
+    return {
+        key: dt.datetime.fromisoformat(value) if key in names and isinstance(value, str) else value
+        for key, value in item.items()
     }
 
 
@@ -267,6 +332,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if is_password_state(value):
+        return describe_password_state(value)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -347,7 +414,10 @@ def _tables(manifest: Manifest, data: AccessData, redactions: _Redactions) -> li
         columns = _columns(raw, categories)
         source = f"{system_key}/{table_key}"
         rows = [
-            {c: redactions.apply(source, categories.get(c), _plain(row.get(c))) for c in columns}
+            {
+                c: redactions.apply(source, categories.get(c), _cell(categories, c, row))
+                for c in columns
+            }
             for row in raw
         ]
         result.append(
@@ -362,6 +432,16 @@ def _tables(manifest: Manifest, data: AccessData, redactions: _Redactions) -> li
             }
         )
     return result
+
+
+def _cell(categories: Mapping[str, str], column: str, row: Mapping[str, Any]) -> Any:
+    """One value of an external row, plain; a password column (a hash, whatever the system
+    keeps) says only that a password is set (``charter.domain.credentials``)."""
+    value = row.get(column)
+    category = categories.get(column)
+    if category is not None and is_credential(category) and value not in (None, ""):
+        return password_state(None)
+    return _plain(value)
 
 
 def _declared_tables(manifest: Manifest) -> list[tuple[str, str]]:
@@ -649,7 +729,9 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
         )
     own = frozenset(v for found in data.identities.values() for v in found)
     redactions = _Redactions(own, data.redact_categories)
-    values = [_plain(asdict(v)) for v in data.values]
+    # A password is never in the copy, not even as its hash (Art. 15(3), 20): only that one is
+    # set and when it last changed, whatever the step that collected the values did.
+    values = conceal_values(manifest, [_plain(asdict(v)) for v in data.values])
     for v in values:
         v["value"] = redactions.apply("charter/values", v["category"], v["value"])
     tables = _tables(manifest, data, redactions)
@@ -669,7 +751,12 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
         "identities": {kind: list(found) for kind, found in sorted(data.identities.items())},
         "charter": {
             "values": values,
-            "consents": [_plain(asdict(c)) for c in data.consents],
+            # A soft opt-in relationship (the ledger's customer channel) is not a consent:
+            # reported on its own (ePrivacy Directive Art. 13(2)).
+            "consents": [_plain(asdict(c)) for c in data.consents if c.channel != CUSTOMER_CHANNEL],
+            "soft_opt_in": [
+                _plain(asdict(c)) for c in data.consents if c.channel == CUSTOMER_CHANNEL
+            ],
             "preferences": {
                 "objections": list(prefs.objections),
                 "restricted": prefs.restricted,
@@ -681,6 +768,8 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
         "systems": {},
         "disclosures": [_plain(asdict(x)) for x in data.disclosures],
         "sources": [_plain(asdict(s)) for s in data.sources],
+        "prior_notices": [_plain(asdict(n)) for n in data.prior_notices],
+        "public_fields": [_plain(asdict(f)) for f in data.public_fields],
         "redactions": {
             "total": sum(redactions.by_source.values()),
             "by_source": dict(sorted(redactions.by_source.items())),
@@ -719,6 +808,10 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
             [f.name for f in fields(PreferenceEvent)], charter["preferences"]["history"]
         ),
     }
+    if charter["soft_opt_in"]:
+        members["charter/soft_opt_in.csv"] = _csv(
+            [f.name for f in fields(ConsentEntry)], charter["soft_opt_in"]
+        )
     for t in tables:
         members[f"{t['system']}/{t['table']}.csv"] = _csv(t["columns"], t["rows"])
     members["report.html"] = (
@@ -737,6 +830,8 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
             controller_outside=manifest.policy.controller.country is not None
             and not in_region(manifest.policy.controller.country, manifest.policy.home_region),
             files=list(members),
+            passwords=any(is_password_state(v["value"]) for v in values)
+            or any(is_password_state(c) for t in tables for r in t["rows"] for c in r.values()),
             when=_when,
             text=_text,
         )

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from sqlalchemy import select
 
+from charter.domain.consent import CUSTOMER_CHANNEL
 from charter.domain.errors import Forbidden, NotFound
 from charter.manifest.models import Manifest, RecipientKind, Sensitivity
 from charter.storage.store import Store
@@ -63,6 +64,13 @@ class ReceiptService:
             ).one_or_none()
         if row is None:
             raise NotFound(f"no consent event {event_id}", code="unknown_receipt")
+        if row.channel == CUSTOMER_CHANNEL:
+            # A soft opt-in relationship (ePrivacy Directive Art. 13(2)) is no consent: a
+            # consent receipt for it would tell the person they consented.
+            raise NotFound(
+                f"event {event_id} records a soft opt-in as an existing customer, not a consent",
+                code="unknown_receipt",
+            )
         return self._build(row)
 
     def _build(self, row: Any) -> dict[str, Any]:

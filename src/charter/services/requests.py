@@ -57,6 +57,7 @@ from charter.domain.requests import (
 from charter.manifest.models import Manifest
 from charter.services import request_messages as texts
 from charter.services.brands import require_brand
+from charter.services.credentials import refuse_credential_changes
 from charter.services.identify import hash_identities, locate
 from charter.services.outbox import Message, Outbox
 from charter.services.values import printable
@@ -198,6 +199,8 @@ class RequestService:
             or not push_to.startswith("https://")
         ):
             raise InvalidValue("details.push_to: an https:// address, for a portability request")
+        if kind is RequestType.RECTIFICATION:
+            refuse_credential_changes(self.manifest, new.details.get("changes"))
         region = self.manifest.policy.default_phone_region
         hashed = hash_identities(self.store.vault, new.identities, region)
         given_email = next(value for key, value in hashed if key.kind == "email")

@@ -48,6 +48,7 @@ from charter.domain.retention import (
 )
 from charter.manifest.models import IDENTITY_CATEGORIES, Manifest
 from charter.services.consents import ConsentRequest, ConsentService
+from charter.services.soft_opt_in import SoftOptInService
 from charter.storage.audit import append_audit
 from charter.storage.ledger import Ledger
 from charter.storage.store import Store
@@ -83,6 +84,8 @@ class SweepReport:
     """Cookie banner consents older than ``cookie_banner.consent_months``, now ``expired``."""
     requests_deleted: int = 0
     """Records of rights requests closed more than ``policy.request_record_months`` ago."""
+    relationships_lapsed: int = 0
+    """Soft opt-in relationships older than their purpose's ``lapses_after``, now ``expired``."""
 
     @property
     def removed(self) -> int:
@@ -105,6 +108,7 @@ class RetentionService:
         self.store = store
         self.clock = clock
         self.consents = consents
+        self.soft_opt_in = SoftOptInService(manifest, store, clock)
         self.request_record_term = Duration(months=manifest.policy.request_record_months)
         self.banner_purposes = sorted(
             {c.purpose for c in manifest.cookies.values() if c.consent_required and c.purpose}
@@ -181,6 +185,7 @@ class RetentionService:
             [outcomes[r.key] for r in self.rules if r.key in outcomes],
             self._expire_banner_consents(when, dry_run),
             self._delete_request_records(when, dry_run),
+            self.soft_opt_in.expire_lapsed(when, dry_run),
         )
         if not dry_run:
             with self.store.write() as connection:
@@ -193,6 +198,7 @@ class RetentionService:
                         "as_of": when.isoformat(),
                         "consents_expired": report.consents_expired,
                         "requests_deleted": report.requests_deleted,
+                        "relationships_lapsed": report.relationships_lapsed,
                         "rules": {
                             r.rule: {
                                 "expired": r.expired,

@@ -22,9 +22,16 @@ What each type does (GDPR articles):
   "Smith"}, "charter": {"name": "Ann Smith"}}``) applied with old and new values kept.
 - restriction (18), objection (21), withdraw_consent (7(3)): the flags and events decisions read.
 
-Systems Charter has no connector for (``manual``, ``webhook``), those whose connection variable
-is unset here, and corrections in a Parquet lake get a step that waits for staff to confirm it
-was done by hand.
+Systems of kind ``webhook`` (a forum, a blog) are asked over their privacy webhook
+(``charter.connectors.webhook``): to erase the person, their public posts deleted or
+de-identified as the touchpoint's ``publication`` says, or for their data. An erasure of a
+person who published at a touchpoint with ``publication.republishers`` also tells each of them,
+and each republication staff recorded, as steps of system ``publication``
+(``charter.services.publication``, Art. 17(2)).
+
+Systems Charter has no connector for (``manual``), those whose connection variable is unset
+here, corrections through a webhook, and corrections in a Parquet lake get a step that waits
+for staff to confirm it was done by hand.
 """
 
 from __future__ import annotations
@@ -45,19 +52,29 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from charter.connectors.parquet import LakeEngine, ParquetConnector, engine_from_env, lake_root
 from charter.connectors.sql import SqlConnector
+from charter.connectors.webhook import WebhookConnector, public_content
 from charter.domain.clock import Clock
 from charter.domain.errors import InvalidInput
+from charter.domain.publication import republishers_to_tell
 from charter.domain.requests import RequestStatus, RequestType, transition
 from charter.manifest.models import ConnectorKind, IdentityKind, Manifest
 from charter.services import request_messages as texts
 from charter.services.consents import ConsentService
-from charter.services.delivery import post_json
+from charter.services.decisions import DecisionService
+from charter.services.delivery import post_json, post_json_answer
 from charter.services.disclosures import recipients_disclosed_to, report_disclosures
 from charter.services.notices import NOTIFIED_TYPES, Notifier, recipients_to_notify
 from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER, OwnData
 from charter.services.package import AccessData, build_package, own_data_fields
 from charter.services.preferences import PreferenceService
+from charter.services.publication import (
+    PUBLICATION,
+    RECORDED,
+    PublicationService,
+    published_touchpoints,
+    recorded_republications,
+)
 from charter.services.requests import (
     audit_actor,
     record_event,
@@ -149,6 +166,9 @@ class RightsRunner:
         self._holds = {hold.key: hold for hold in manifest.retention.legal_holds}
         self.own = OwnData(manifest, store, clock, consents, preferences)
         self.notifier = Notifier(manifest, store, outbox)
+        self.publication = PublicationService(
+            manifest, store, clock, DecisionService(manifest, store), outbox
+        )
         self.push_allow_private = push_allow_private
 
     def close(self) -> None:
@@ -165,10 +185,15 @@ class RightsRunner:
         details: Mapping[str, Any],
         categories: Iterable[str] = (),
         disclosed_to: Iterable[str] = (),
+        published: Iterable[str] = (),
+        republished: Iterable[str] = (),
     ) -> list[PlannedStep]:
         """The steps of a request. ``categories``: the person's data categories in Charter,
         for choosing the recipients to tell of an erasure, correction or restriction, to which
-        ``disclosed_to`` adds those the disclosures ledger says received the person's data."""
+        ``disclosed_to`` adds those the disclosures ledger says received the person's data.
+        For an erasure, ``published``: the touchpoints with a ``publication`` the person
+        submitted at (their republishers are told), ``republished``: the ids of the person's
+        recorded republications (each is told)."""
         steps: list[PlannedStep] = []
         external = [
             (key, system)
@@ -183,8 +208,13 @@ class RightsRunner:
             steps.append(PlannedStep(CHARTER, None, "collect"))
         for key, system in external:
             lake = system.connector is ConnectorKind.PARQUET
-            if (system.connector is not ConnectorKind.SQL and not lake) or not self._connected(key):
+            webhook = system.connector is ConnectorKind.WEBHOOK
+            reached = system.connector is ConnectorKind.SQL or lake or webhook
+            if not reached or not self._connected(key):
                 steps.append(PlannedStep(key, None, "manual"))
+            elif webhook:
+                hooked = {RequestType.ERASURE: "erase", RequestType.RECTIFICATION: "manual"}
+                steps.append(PlannedStep(key, None, hooked.get(kind, "collect")))
             elif kind is RequestType.ERASURE:
                 steps.append(PlannedStep(key, None, "erase"))
             elif kind is RequestType.RECTIFICATION:
@@ -213,9 +243,25 @@ class RightsRunner:
                 for table in system.tables.values()
                 for column in table.columns.values()
             }
-            for key in recipients_to_notify(self.manifest, held, disclosed_to):
+            told = recipients_to_notify(self.manifest, held, disclosed_to)
+            for key in told:
                 action = "notify" if self.notifier.can_notify(key) else "manual"
                 steps.append(PlannedStep(RECIPIENTS, key, action))
+            if kind is RequestType.ERASURE:
+                # Art. 17(2): those copying what the person published (told once).
+                republishers = {
+                    key: tp.publication.republishers
+                    for key, tp in self.manifest.touchpoints.items()
+                    if tp.publication is not None
+                }
+                for key in republishers_to_tell(published, republishers):
+                    if key not in told:
+                        action = "notify" if self.notifier.can_notify(key) else "manual"
+                        steps.append(PlannedStep(PUBLICATION, key, action))
+                steps.extend(
+                    PlannedStep(PUBLICATION, f"{RECORDED}{record}", "notify")
+                    for record in republished
+                )
         if own is not None:
             steps.append(PlannedStep(CHARTER, None, own))
         if kind is RequestType.PORTABILITY and details.get("push_to"):
@@ -373,7 +419,14 @@ class RightsRunner:
                         row.subject_id,
                         row.identity_hashes or (),
                     )
-                planned_steps = self.plan(kind, details, categories, disclosed_to)
+                published: list[str] = []
+                republished: list[str] = []
+                if kind is RequestType.ERASURE and row.subject_id is not None:
+                    published = published_touchpoints(self.manifest, connection, row.subject_id)
+                    republished = recorded_republications(connection, row.subject_id)
+                planned_steps = self.plan(
+                    kind, details, categories, disclosed_to, published, republished
+                )
                 for seq, step in enumerate(planned_steps):
                     connection.execute(
                         insert(request_steps).values(
@@ -463,6 +516,22 @@ class RightsRunner:
                 self.clock(),
             )
             return None, summary
+        if step.system == PUBLICATION:
+            if step.target.startswith(RECORDED):
+                record = step.target.removeprefix(RECORDED)
+                return self.publication.notify_recorded(record, row.id, self.clock())
+            return self.publication.notify_republisher(
+                step.target, row.id, row.subject_id, self.clock()
+            )
+        if (
+            step.system != CHARTER
+            and self.manifest.systems[step.system].connector is ConnectorKind.WEBHOOK
+        ):
+            hook = self._webhook(step.system)
+            if step.action == "erase":
+                return None, hook.erase(row.id, identities)
+            tables = hook.access(row.id, identities)
+            return {"tables": tables}, {"rows": sum(len(rows) for rows in tables.values())}
         if step.system != CHARTER:
             connector: SqlConnector | ParquetConnector = (
                 self._lake(step.system)
@@ -518,6 +587,8 @@ class RightsRunner:
                 result = Vault.open(key, row.id, f"step:{step.seq}", bytes(step.result_sealed))
                 if step.system == CHARTER:
                     own = result
+                elif step.target is None:  # a webhook system answers with all its tables
+                    systems.setdefault(step.system, {}).update(result["tables"])
                 else:
                     systems.setdefault(step.system, {})[step.target] = result["rows"]
         fields = own_data_fields(own)
@@ -534,6 +605,11 @@ class RightsRunner:
                 row.identity_hashes or (),
                 now,
             )
+            public_fields = (
+                self.publication.visibility_report(connection, row.subject_id)
+                if row.subject_id is not None
+                else []
+            )
         archive = build_package(
             self.manifest,
             AccessData(
@@ -543,6 +619,7 @@ class RightsRunner:
                 generated_at=now,
                 systems=systems,
                 disclosures=disclosed,
+                public_fields=public_fields,
                 **fields,
             ),
         )
@@ -671,8 +748,11 @@ class RightsRunner:
         for step in connection.execute(
             select(request_steps.c.seq, request_steps.c.result_sealed).where(
                 request_steps.c.request_id == row.id,
-                request_steps.c.system == CHARTER,
-                request_steps.c.action == "erase",
+                or_(
+                    (request_steps.c.system == CHARTER) & (request_steps.c.action == "erase"),
+                    # the names and addresses of posts told to republishers
+                    request_steps.c.system == PUBLICATION,
+                ),
                 request_steps.c.result_sealed.is_not(None),
             )
         ):
@@ -715,7 +795,7 @@ class RightsRunner:
                 .where(request_steps.c.id == step.id)
                 .values(status=StepStatus.AWAITING_STAFF, updated_at=now)
             )
-            if step.system == RECIPIENTS:
+            if step.system in (RECIPIENTS, PUBLICATION):
                 recipient = self.manifest.recipients[step.target]
                 note = (
                     f"{recipient.name} has no notify address: tell it (Art. 17(2), 19), then "
@@ -724,7 +804,12 @@ class RightsRunner:
             else:
                 system = self.manifest.systems[step.system]
                 connectable = system.connector in (ConnectorKind.SQL, ConnectorKind.PARQUET)
-                if connectable and not self._connected(step.system):
+                if system.connector is ConnectorKind.WEBHOOK and not self._connected(step.system):
+                    variables = [v for v in (system.connection_env, system.secret_env) if v]
+                    why = f"its webhook ({' and '.join(variables)}) is not set"
+                elif system.connector is ConnectorKind.WEBHOOK:
+                    why = "Charter does not correct data through a webhook"
+                elif connectable and not self._connected(step.system):
                     why = f"its connection ({system.connection_env}) is not set"
                 elif connectable:
                     why = "Charter does not correct events in a data lake"
@@ -800,6 +885,8 @@ class RightsRunner:
             if system.connector is ConnectorKind.PARQUET:
                 assert system.connection_env is not None  # lint: a lake names its variable
                 lake_root(system.connection_env)
+            elif system.connector is ConnectorKind.WEBHOOK:
+                self._webhook(system_key).check()
             else:
                 self._connector(system_key)
         except InvalidInput as unset:
@@ -822,6 +909,20 @@ class RightsRunner:
         connector = SqlConnector(system_key, system, engine, self._holds)
         self._connectors[system_key] = (connector, now)
         return connector
+
+    def _webhook(self, system_key: str) -> WebhookConnector:
+        """The webhook system's connector; its URL and secret are read at each request. The
+        manifest's webhooks are the operator's choice: private networks are allowed."""
+
+        def post(url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+            return post_json_answer(url, body, headers, allow_private=True)
+
+        return WebhookConnector(
+            system_key,
+            self.manifest.systems[system_key],
+            public_content(self.manifest, system_key),
+            post,
+        )
 
     def _lake(self, system_key: str) -> ParquetConnector:
         """The lake's connector on the configured engine (DuckDB unless ``CHARTER_LAKE_ENGINE``

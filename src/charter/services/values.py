@@ -181,7 +181,11 @@ def validate_field(spec: FieldSpec, value: Any, where: str, default_region: str)
         return normalise_email(value, where)
     if spec.type is FieldType.PHONE:
         return normalise_phone(value, where, default_region)
-    return _VALIDATORS[spec.type](value, where, spec)
+    canonical = _VALIDATORS[spec.type](value, where, spec)
+    if spec.choices is not None and canonical not in spec.choices:
+        # The value is not echoed (it may be anything a person typed); the choices are public.
+        raise InvalidValue(f"{where}: must be one of {', '.join(spec.choices)}")
+    return canonical
 
 
 def normalise_identity(kind: IdentityKind, value: Any, default_region: str) -> str:

@@ -19,9 +19,13 @@ from charter.storage.tables import (
     parental_consents,
     personal_values,
     preference_events,
+    prior_notices_sent,
+    republications,
+    source_receipts,
     subject_aliases,
     subjects,
     submissions,
+    visibility_choices,
 )
 from charter.storage.vault import Vault
 
@@ -135,7 +139,16 @@ class SubjectRepository:
                         .where(table.c.id == row.id)
                         .values(subject_id=survivor, value_sealed=resealed)
                     )
-            for table in (submissions, consent_events, preference_events, parental_consents):
+            for table in (
+                submissions,
+                consent_events,
+                preference_events,
+                parental_consents,
+                visibility_choices,
+                republications,
+                prior_notices_sent,
+                source_receipts,
+            ):
                 self.connection.execute(
                     update(table).where(table.c.subject_id == other).values(subject_id=survivor)
                 )

@@ -591,7 +591,8 @@ stat_releases = Table(
     "stat_releases",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("dataset", String(64), nullable=False),
+    # A Parquet system's key, or ``survey:<touchpoint>`` (0017 widened it for those).
+    Column("dataset", String(80), nullable=False),
     Column("query", JSON, nullable=False),
     Column("parameters", JSON, nullable=False),
     # The ledger: the epsilons of a dataset's releases add up (sequential composition).
@@ -607,3 +608,177 @@ stat_releases = Table(
 )
 """Every aggregate statistics release (query, parameters, noise, recipient, what was released)
 and, summed per dataset, the privacy budget spent; see ``charter.services.statistics``."""
+
+survey_quotes = Table(
+    "survey_quotes",
+    metadata,
+    Column(
+        "release_id",
+        String(36),
+        ForeignKey("stat_releases.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    # The quote and the name point at the person's sealed values, never copy them: erasing the
+    # person (or the retention sweep deleting the values) removes the quote with them.
+    Column(
+        "quote_value_id",
+        Integer,
+        ForeignKey("personal_values.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "name_value_id",
+        Integer,
+        ForeignKey("personal_values.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("disclosure_id", String(36), ForeignKey("disclosures.id", ondelete="SET NULL")),
+    # Deleting a person's values cascades here: without these every delete scans the table.
+    Index(None, "quote_value_id"),
+    Index(None, "name_value_id"),
+)
+"""The quotes of a published survey result (``charter.services.surveys``), re-checked against
+the author's permission whenever the result is read."""
+
+# -- public content (issue 9, item 6): forums, blogs, chats ----------------------------------------
+
+visibility_choices = Table(
+    "visibility_choices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("touchpoint", String(64), nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("chosen_at", Timestamp, nullable=False),
+    Index(None, "subject_id", "touchpoint"),
+)
+"""Append-only evidence of a person's choices to show a ``choice`` field publicly (GDPR Art.
+25(2)): the latest per field wins; see ``charter.services.publication``."""
+
+republications = Table(
+    "republications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("touchpoint", String(64), nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    # The URL and the republisher's name and address name the person's post: sealed under the
+    # record's own key, so that a merge of subjects only moves the row.
+    Column("key_wrapped", LargeBinary, nullable=False),
+    Column("details_sealed", LargeBinary, nullable=False),
+    Index(None, "subject_id"),
+)
+"""Copies of a person's public posts that staff learned of, each told of the person's erasure
+(Art. 17(2)) and then deleted; see ``charter.services.publication``."""
+
+# -- notices tied to collection (issue 9): prior notices, data received from partners ---------
+
+prior_notices_sent = Table(
+    "prior_notices_sent",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("notice", String(64), nullable=False),
+    Column("touchpoint", String(64), nullable=False),
+    # The outbox row carrying the mail, until the outbox delivers it and sets sent_at.
+    Column("outbox_id", Integer),
+    Column("queued_at", Timestamp, nullable=False),
+    Column("sent_at", Timestamp),
+    Index(None, "subject_id"),
+    Index(None, "outbox_id"),
+)
+"""Notices sent to a person before a kind of data is collected from them (a field's
+``prior_notice``); see ``charter.services.prior_notices``."""
+
+source_receipts = Table(
+    "source_receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "submission_id",
+        String(36),
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("subject_id", String(36), ForeignKey("subjects.id", ondelete="CASCADE"), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("touchpoint", String(64), nullable=False),
+    Column("partner", String(64), nullable=False),
+    Column("agreement", String(200)),
+    Column("received_at", Timestamp, nullable=False),
+    # The Art. 14 notice: pending, queued (in the outbox), sent, exempt or undeliverable.
+    Column("notice_status", String(16), nullable=False),
+    Column("notice_due_at", Timestamp),
+    Column("outbox_id", Integer),
+    Column("notice_sent_at", Timestamp),
+    Column("exemption_ground", String(32)),
+    Column("exemption_reason", Text),
+    Index(None, "subject_id"),
+    Index(None, "notice_status"),
+    Index(None, "outbox_id"),
+)
+"""Submissions received from a partner or a social platform (Art. 14): which one, under which
+agreement, and the notice owed to the person; see ``charter.services.sources``."""
+
+contest_announcements = Table(
+    "contest_announcements",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("touchpoint", String(64), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    # The contest's rules when announced: how much of each name, and whether the country.
+    Column("winners_rule", String(32), nullable=False),
+    Column("winner_country", Boolean, nullable=False),
+    Column("winner_count", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+"""A contest's winner announcement. No name is kept here: the names are read, when the
+announcement is, from the winners' entries (``contest_winners``), so an erasure withdraws them;
+see ``charter.services.contests``."""
+
+contest_winners = Table(
+    "contest_winners",
+    metadata,
+    Column(
+        "announcement_id",
+        String(36),
+        ForeignKey("contest_announcements.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    # The winning entry; cleared when the person is erased (their name is then withdrawn).
+    # An entry, not a subject: a merge of two people keeps the entry's id and values.
+    Column("submission_id", String(36), ForeignKey("submissions.id", ondelete="SET NULL")),
+    Column("disclosure_id", String(36), ForeignKey("disclosures.id", ondelete="SET NULL")),
+    Index(None, "submission_id"),
+)
+
+contest_transfers = Table(
+    "contest_transfers",
+    metadata,
+    # One row per entry passed to a contest's sponsor, so that the next transfer passes only
+    # the new ones; gone with the entry when the person is erased (the disclosure remains).
+    Column(
+        "submission_id",
+        String(36),
+        ForeignKey("submissions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("touchpoint", String(64), nullable=False),
+    Column("brand", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("disclosure_id", String(36), ForeignKey("disclosures.id", ondelete="SET NULL")),
+    Column("passed_at", Timestamp, nullable=False),
+    Index(None, "touchpoint", "brand"),
+)
+"""The entries of a sponsored contest passed to its sponsor; see ``charter.services.contests``."""

@@ -72,6 +72,8 @@ def submit(
         consents=[consent.model_dump() for consent in body.consents],
         parent=body.parent.model_dump() if body.parent else None,
         parental_consent=body.parental_consent,
+        opt_outs=body.opt_outs,
+        source=body.source.model_dump() if body.source else None,
     )
     if isinstance(receipt, AwaitingParent):
         out = AwaitingParentOut.model_validate(asdict(receipt))
