@@ -212,6 +212,8 @@ def test_a_result_of_one_brand_and_period_counts_only_those_answers(
     headers = staff(charter)
     made = publish(client, headers, brand="akkord_pro", epsilon=8).json()
     assert made["brand"] == "akkord_pro"
+    page = client.get(f"/surveys/results/{made['id']}").text
+    assert charter.manifest.brands["akkord_pro"].name in page  # the brand by name, not by key
     assert counts(made, "satisfaction")["neutral"] is None
     assert abs(counts(made, "satisfaction")["satisfied"] - 12) <= 3  # type: ignore[operator]
     later = publish(client, headers, since="2999-01-01T00:00:00Z", epsilon=1).json()

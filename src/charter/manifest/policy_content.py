@@ -44,6 +44,7 @@ from charter.manifest.models import (
     Source,
     Touchpoint,
 )
+from charter.manifest.touchpoint_promises import touchpoint_promises
 from charter.manifest.wording import (
     BASIS_ARTICLES,
     BASIS_NAMES,
@@ -111,6 +112,8 @@ class TouchpointText:
     consent_purposes: tuple[str, ...]
     brands: tuple[str, ...]
     """The brands' names when the touchpoint is not on every brand's sites (group page only)."""
+    promises: tuple[str, ...] = ()
+    """The touchpoint's particular promises (``charter.manifest.touchpoint_promises``)."""
 
 
 @dataclass(frozen=True)
@@ -359,6 +362,7 @@ def _text_of_touchpoint(
             manifest.purposes[p].name for p in tp.consent_purposes if p in manifest.purposes
         ),
         brands=brands,
+        promises=touchpoint_promises(manifest, key, tp),
     )
 
 

@@ -42,6 +42,11 @@ def result_page(result_id: str = ResultId, charter: Charter = Depends(charter_of
         status = 404
         context |= {"title": "Survey result not found", "error": sentence(error.message)}
     else:
-        context |= {"title": found.title, "result": found}
+        brand = charter.manifest.brands.get(found.brand or "")
+        context |= {
+            "title": found.title,
+            "result": found,
+            "result_brand": brand.name if brand is not None else None,
+        }
     html = environment().get_template("survey_result.html.j2").render(**context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
