@@ -213,9 +213,12 @@ class Charter:
             # into an error; the notice stays pending and the worker or `charter sweep` sends it.
             try:
                 self.sources.send_due(subject_id=receipt.subject_id)
-            except Exception:
-                logger.exception(
-                    "subject %s: Art. 14 notice left for the worker", receipt.subject_id
+            except Exception as error:
+                # The error's type only: its text may quote an address.
+                logger.warning(
+                    "subject %s: Art. 14 notice left for the worker (%s)",
+                    receipt.subject_id,
+                    type(error).__name__,
                 )
         return receipt
 

@@ -6,12 +6,14 @@ ground is recorded instead; the access report names the source and when the pers
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from fixtures.sources import Clock, body, erase, mails, package_of, sources_manifest
 from sqlalchemy import func, select
@@ -193,6 +195,54 @@ def test_a_notice_left_pending_goes_with_the_worker_one_mail_for_all(
     assert "LW-2024-DSA-01" in body(mail) and "LW-2025-DSA-02" in body(mail)
     Worker(feed.charter).run_once()
     assert len(mails(feed.outbox, ANN)) == 1  # and nothing goes twice
+
+
+def test_the_console_dashboard_counts_the_notices_owed_per_partner(
+    feed: Feed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("process stopped after the commit")
+
+    assert feed.submit().status_code == 201  # told at once
+    with monkeypatch.context() as patched:
+        patched.setattr(feed.charter.sources, "send_due", crash)
+        late = feed.submit(identities={"email": "bob@example.org"})  # left pending
+    assert late.status_code == 201
+    assert feed.submit(identities={"account_id": "acct-77"}).status_code == 201  # no address
+    exempt = feed.submit(
+        "social",
+        identities={"account_id": "chirp-4411"},
+        data={"message": "Love the new pad!"},
+        source={"partner": "chirp"},
+    )
+    assert exempt.status_code == 201, exempt.text
+    feed.clock.now += dt.timedelta(days=40)  # past the month Art. 14(3)(a) allows
+
+    feed.charter.staff.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    password = "correct horse battery"
+    feed.charter.staff.create_user("dpo@example.org", "Dana Diaz", "privacy_officer", password)
+    login = feed.client.get("/admin/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert token is not None
+    signed_in = feed.client.post(
+        "/admin/login",
+        data={"email": "dpo@example.org", "password": password, "csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    page = feed.client.get("/admin").text
+    assert "1 notice is overdue." in page
+    rows = {
+        name: re.findall(r"<td>([^<]*)</td>", cells)
+        for name, cells in re.findall(r"<tr><td>([^<]+)</td>((?:<td>[^<]*</td>){7})</tr>", page)
+    }
+    # received, told, exempt, waiting, next due, overdue, no address
+    assert rows["Loopworks Software Ltd"] == ["3", "1", "0", "1", "2026-12-29", "1", "1"]
+    assert rows["Chirp brand pages"] == ["1", "0", "1", "0", "", "0", "0"]
+
+    Worker(feed.charter).run_once()  # the worker tells the one left waiting
+    after = feed.client.get("/admin").text
+    assert "overdue." not in after
 
 
 def test_the_access_report_names_the_sources_and_erasure_removes_them(feed: Feed) -> None:

@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from charter.domain.dashboard import bands, consent_rates, days_left
+from charter.domain.dashboard import (
+    PartnerNotices,
+    bands,
+    consent_rates,
+    days_left,
+    partner_notices,
+)
 
 NOW = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
 
@@ -55,3 +61,24 @@ def test_a_rate_counts_current_answers_and_renewals_grant() -> None:
         ("news", "zeta", 1, 1),
     ]
     assert [r.rate for r in rates] == [0.0, 0.8, 1.0]
+
+
+def test_partner_notices_sum_statuses_and_keep_the_earliest_due_date() -> None:
+    early = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    late = dt.datetime(2026, 12, 20, tzinfo=dt.UTC)
+    rows = partner_notices(
+        [
+            ("tunecast", "sent", 4, 0, None),
+            ("loopworks", "pending", 2, 1, late),
+            ("loopworks", "queued", 1, 1, early),
+            ("loopworks", "sent", 5, 0, None),
+            ("loopworks", "undeliverable", 1, 0, None),
+            ("chirp", "exempt", 3, 0, None),
+        ]
+    )
+    assert rows == [
+        PartnerNotices("chirp", 3, 0, 3, 0, 0, 0, None),
+        PartnerNotices("loopworks", 9, 5, 0, 3, 2, 1, early),
+        PartnerNotices("tunecast", 4, 4, 0, 0, 0, 0, None),
+    ]
+    assert partner_notices([]) == []

@@ -79,3 +79,54 @@ def consent_rates(answers: Iterable[tuple[str, str, str, int]]) -> list[ConsentR
         ConsentRate(brand, purpose, granted[(brand, purpose)], answered[(brand, purpose)])
         for purpose, brand in sorted((p, b) for b, p in answered)
     ]
+
+
+WAITING = frozenset({"pending", "queued"})
+"""Receipts whose Art. 14 notice is owed and not yet delivered (queued: in the outbox)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerNotices:
+    partner: str
+    received: int
+    told: int
+    exempt: int
+    waiting: int
+    overdue: int
+    undeliverable: int
+    next_due: dt.datetime | None
+
+
+def partner_notices(
+    counts: Iterable[tuple[str, str, int, int, dt.datetime | None]],
+) -> list[PartnerNotices]:
+    """Per partner, in key order, from (partner, notice status, receipts, receipts past their
+    due date, earliest due date) counts; statuses as ``charter.services.sources`` keeps them."""
+    rows: dict[str, dict[str, int]] = {}
+    due: dict[str, dt.datetime] = {}
+    for partner, status, receipts, late, earliest in counts:
+        row = rows.setdefault(
+            partner,
+            dict.fromkeys(("received", "sent", "exempt", "waiting", "overdue", "undeliverable"), 0),
+        )
+        row["received"] += receipts
+        if status in WAITING:
+            row["waiting"] += receipts
+            row["overdue"] += late
+            if earliest is not None and (partner not in due or earliest < due[partner]):
+                due[partner] = earliest
+        elif status in row:
+            row[status] += receipts
+    return [
+        PartnerNotices(
+            partner,
+            row["received"],
+            row["sent"],
+            row["exempt"],
+            row["waiting"],
+            row["overdue"],
+            row["undeliverable"],
+            due.get(partner),
+        )
+        for partner, row in sorted(rows.items())
+    ]

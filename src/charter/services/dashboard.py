@@ -1,5 +1,6 @@
 """The console's dashboard (``/admin``): open requests by days left, consent rates per purpose
-and brand, open breaches by hours left, and the last retention sweep. Read-only; the rules are
+and brand, open breaches by hours left, the last retention sweep, and the Art. 14 notices owed
+for data received from partners. Read-only; the rules are
 in ``charter.domain.dashboard``."""
 
 from __future__ import annotations
@@ -8,15 +9,28 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import desc, func, select
+from sqlalchemy import case, desc, func, select
 
 from charter.domain.clock import Clock
 from charter.domain.consent import CUSTOMER_CHANNEL, PARENT_CHANNEL
-from charter.domain.dashboard import Band, ConsentRate, bands, consent_rates
+from charter.domain.dashboard import (
+    WAITING,
+    Band,
+    ConsentRate,
+    PartnerNotices,
+    bands,
+    consent_rates,
+    partner_notices,
+)
 from charter.domain.requests import OPEN
 from charter.storage.engine import utc
 from charter.storage.store import Store
-from charter.storage.tables import audit_events, consent_events, rights_requests
+from charter.storage.tables import (
+    audit_events,
+    consent_events,
+    rights_requests,
+    source_receipts,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,7 @@ class Overview:
     bands: list[Band]
     consent_rates: list[ConsentRate]
     last_sweep: LastSweep | None
+    partner_notices: list[PartnerNotices]
 
 
 class DashboardService:
@@ -88,12 +103,28 @@ class DashboardService:
                 .order_by(desc(audit_events.c.seq))
                 .limit(1)
             ).first()
+            late = source_receipts.c.notice_status.in_(WAITING) & (
+                source_receipts.c.notice_due_at < now
+            )
+            receipts = connection.execute(
+                select(
+                    source_receipts.c.partner,
+                    source_receipts.c.notice_status,
+                    func.count(),
+                    func.sum(case((late, 1), else_=0)),
+                    func.min(source_receipts.c.notice_due_at),
+                ).group_by(source_receipts.c.partner, source_receipts.c.notice_status)
+            ).all()
         return Overview(
             now=now,
             open_requests=len(due),
             bands=bands(due, now),
             consent_rates=consent_rates((a, b, c, int(d)) for a, b, c, d in answers),
             last_sweep=_sweep(sweep),
+            partner_notices=partner_notices(
+                (partner, status, int(n), int(overdue or 0), utc(due) if due else None)
+                for partner, status, n, overdue, due in receipts
+            ),
         )
 
 

@@ -263,6 +263,7 @@ def dashboard(
         breaches=charter.breaches.register(open_only=True),
         band_bars=bars([(b.label, b.count) for b in overview.bands]),
         rate_groups=rate_groups(overview.consent_rates, charter.manifest),
+        partner_names={key: p.name for key, p in charter.manifest.partners.items()},
     )
 
 
