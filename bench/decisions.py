@@ -132,13 +132,11 @@ def reference_decide(
             return (False, rule.basis, "child_without_parental_consent")
     if rule.basis == "soft_opt_in":
         relationship = state.consents.get((brand, rule.key, "customer"))
-        if relationship is None or relationship.action in (
-            ConsentAction.REFUSED,
-            ConsentAction.EXPIRED,
+        if relationship is None or relationship.action not in (
+            ConsentAction.GIVEN,
+            ConsentAction.RENEWED,
         ):
             return (False, rule.basis, "not_a_customer")
-        if relationship.action == ConsentAction.WITHDRAWN:
-            return (False, rule.basis, "opted_out")
         return (True, rule.basis, "ok")
     if rule.basis != "consent":
         return (True, rule.basis, "ok")

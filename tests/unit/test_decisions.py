@@ -132,7 +132,7 @@ def customer(action: ConsentAction = ConsentAction.GIVEN, **state: object) -> Su
         (rule(**SOI), customer(), [], "zeta", "not_a_customer"),  # a customer of acme only
         (rule(**SOI), customer(ConsentAction.EXPIRED), [], "acme", "not_a_customer"),
         (rule(**SOI), customer(ConsentAction.REFUSED), [], "acme", "not_a_customer"),
-        (rule(**SOI), customer(ConsentAction.WITHDRAWN), [], "acme", "opted_out"),
+        (rule(**SOI), customer(ConsentAction.WITHDRAWN), [], "acme", "not_a_customer"),
         (rule(**SOI), consented(), [], "acme", "not_a_customer"),  # a consent is no sale
         (rule(), customer(), [], "acme", "no_consent"),  # nor a sale a consent
         (rule(**SOI), customer(objections=frozenset({"newsletter"})), [], "acme", "objected"),

@@ -16,9 +16,9 @@ Checks run in a fixed order and the first that fails gives the reason:
    For soft opt-in purposes (ePrivacy Directive Art. 13(2): e-mail marketing of the brand's own
    similar products to its existing customers) the ledger's ``customer`` channel, never a
    consent, decides: ``not_a_customer`` (no sale or registration of that brand established the
-   relationship, or it lapsed: ``expired``), ``opted_out`` (the relationship was withdrawn). An
-   opt-out at collection or later is an objection, so it answers ``objected`` (check 5); a
-   consent never stands in for the relationship, nor the relationship for a consent.
+   relationship, or it lapsed: ``expired``). An opt-out, at collection or later, is an
+   objection, so it answers ``objected`` (check 5); a consent never stands in for the
+   relationship, nor the relationship for a consent.
 8. ``ok``.
 
 State is a compact per-subject snapshot kept current on every event, so a decision is a few
@@ -80,6 +80,7 @@ _DECISIONS: dict[tuple[str | None, str], Decision] = {}
 _DECISIONS_MAX = 4096  # rules built by hand could use any basis text; keep the cache bounded
 _NO_CONSENT_ACTIONS = (ConsentAction.REFUSED, ConsentAction.EXPIRED)
 _WITHDRAWN = ConsentAction.WITHDRAWN
+_GRANTING = (ConsentAction.GIVEN, ConsentAction.RENEWED)
 
 
 def _decision(basis: str | None, reason: str) -> Decision:
@@ -165,11 +166,10 @@ def decide(
     if basis != "consent":
         if basis != SOFT_OPT_IN:
             return _decision(basis, "ok")
+        # Only a standing relationship counts; an opt-out is an objection (check 5 above).
         record = consents.get((brand, rule.key, CUSTOMER_CHANNEL))
-        if record is None or record.action in _NO_CONSENT_ACTIONS:
+        if record is None or record.action not in _GRANTING:
             return _decision(basis, "not_a_customer")
-        if record.action is _WITHDRAWN:
-            return _decision(basis, "opted_out")
         return _decision(basis, "ok")
     record = consents.get((brand, rule.key, channel))
     if record is None and channel != ANY_CHANNEL:
