@@ -16,8 +16,8 @@ What is measured (issue 4):
 2. **Charter.** The example manifest without its three systems that have no connector
    (``events``, ``forum``, ``warehouse``), so that requests complete without staff; its store
    a SQLite file in a temporary folder (``--charter-postgres`` adds a second pass with the store
-   in a schema of the same PostgreSQL server); ``charter.rights._engine_for`` gives the shop's
-   engine (``charter.storage.engine.make_engine``, as ``SHOP_DATABASE_URL`` would). Every
+   in a schema of the same PostgreSQL server); ``charter.rights.systems._engine_for`` gives the
+   shop's engine (``charter.storage.engine.make_engine``, as ``SHOP_DATABASE_URL`` would). Every
    person measured first made a purchase through ``Charter.submit`` (email and account id as
    identities, not timed), so Charter knows them and adds their account id to the email given.
 3. **Requests.** For ``--requests`` distinct random customers (seeded; default 100) per type,
@@ -547,7 +547,7 @@ def charter_for(
     )
     initialise(settings)
     with Charter.open(settings) as charter:
-        charter.rights._engine_for = lambda variable: shop
+        charter.rights.systems._engine_for = lambda variable: shop
         yield charter, settings
 
 

@@ -122,7 +122,7 @@ def world(tmp_path: Path, database_url: str, log_file: Path) -> Iterator[World]:
     shop = make_engine(f"sqlite:///{shop_file}")
     create_shop(shop, customers=6)
     with Charter.open(settings) as charter:
-        charter.rights._engine_for = lambda variable: (
+        charter.rights.systems._engine_for = lambda variable: (
             shop if variable == "SHOP_DATABASE_URL" else pytest.fail(variable)
         )
         yield World(charter, settings, shop, shop_file)

@@ -94,7 +94,8 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
     shop = create_shop(shop_url, customers=6)
     engine = create_engine(shop_url)
     with Charter.open(settings) as charter:
-        charter.rights._engine_for = lambda variable: (  # the shop, as SHOP_DATABASE_URL says
+        # the shop, as SHOP_DATABASE_URL says
+        charter.rights.systems._engine_for = lambda variable: (
             engine if variable == "SHOP_DATABASE_URL" else pytest.fail(variable)
         )
         charter.submit(
@@ -277,7 +278,7 @@ def test_access_collects_every_table_and_builds_the_package(world: World) -> Non
     steps = steps_of(charter, request_id)
     assert steps[0] == ("charter", None, "collect", "done")
     collected = [s for s in steps if s[0] == "shop"]
-    assert [s[1] for s in collected] == charter.rights._connector("shop").tables()
+    assert [s[1] for s in collected] == charter.rights.systems.sql("shop").tables()
     assert all(s[2:] == ("collect", "done") for s in collected)
     for seq, step in enumerate(steps):
         if step[2] == "manual":
@@ -344,8 +345,8 @@ def test_a_system_not_connected_here_waits_for_staff(
 ) -> None:
     charter = world.charter
     monkeypatch.delenv("SHOP_DATABASE_URL", raising=False)
-    charter.rights._engine_for = env_engine
-    charter.rights._engines.clear()
+    charter.rights.systems._engine_for = env_engine
+    charter.rights.systems._engines.clear()
     request_id = world.file_and_verify("access")
     assert charter.rights.run(request_id) == "in_progress"
     assert steps_of(charter, request_id)[1] == ("shop", None, "manual", "awaiting_staff")
