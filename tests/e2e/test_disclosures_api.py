@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import email
+import html
 import io
 import json
 import re
@@ -708,3 +709,155 @@ def test_the_console_lists_shows_and_moves_a_court_order(
     assert charter.disclosures.view(court.id).status == "scope_decided"
     missing = client.get("/admin/disclosures/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
+
+
+# -- the console's form for a request or an order received ---------------------------------------
+
+NEW = "/admin/disclosures/new"
+
+
+def court_order_form(token: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "csrf_token": token,
+        "kind": "court_order",
+        "authority": "District Court of Springfield",
+        "note": "Served by post; asks for the account holder's name and contact details.",
+        "legal_reference": "Order 12/2026",
+        "brand": "acme",
+        "email": ANN,
+        "phone": "",
+        "account_id": "",
+        "categories": ["user.name", "user.contact"],
+        "recipient": "authorities",
+        "occurred_at": "2026-03-02T09:00",
+        "confidential": "yes",
+        "confidential_until": "2026-09-01",
+    }
+    return data | changes
+
+
+def stored(charter: Charter) -> int:
+    with charter.store.read() as connection:
+        return int(connection.scalar(select(func.count()).select_from(disclosures)) or 0)
+
+
+def test_the_console_form_records_a_court_order(console: tuple[TestClient, Charter]) -> None:
+    client, charter = console
+    log_in(client, "dpo@example.org")
+    assert f'href="{NEW}"' in client.get("/admin/disclosures").text
+    page = client.get(NEW)
+    assert page.status_code == 200
+    fields = re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page.text)
+    assert {"authority", "note", "email", "phone", "account_id", "document"} <= set(fields)
+    for field in fields:
+        assert f'<label for="{field}">' in page.text, field
+    legends = re.findall(r"<legend>([^<]+)</legend>", page.text)
+    assert len(legends) == page.text.count("<fieldset>") == 5
+    # every checkbox and radio button sits in its label, inside a fieldset
+    assert page.text.count('type="checkbox"') == page.text.count('<label><input type="checkbox"')
+    assert page.text.count('type="radio"') == page.text.count('<label><input type="radio"')
+    assert "style=" not in page.text and "<script" not in page.text
+    assert '<option value="authorities">' in page.text
+    assert '<option value="shop_host">' not in page.text  # authorities only
+    assert 'value="user.contact"' in page.text and 'value="user.name"' in page.text
+    assert re.search(
+        r'id="occurred_at" name="occurred_at" value="\d{4}-\d\d-\d\dT\d\d:\d\d"', page.text
+    )
+
+    answer = client.post(
+        NEW,
+        data=court_order_form(csrf(page.text)),
+        files={"document": ("order-12-2026.pdf", ORDER_PDF, "application/pdf")},
+    )
+    assert answer.status_code == 303, answer.text
+    found = re.fullmatch(
+        r"/admin/disclosures/([0-9a-f-]{36})\?done=recorded", answer.headers["location"]
+    )
+    assert found is not None
+    view = charter.disclosures.view(found.group(1))
+    assert (view.kind, view.status, view.recipient, view.brand) == (
+        "court_order",
+        "received",
+        "authorities",
+        "acme",
+    )
+    assert (view.recipient_name, view.legal_reference) == (
+        "District Court of Springfield",
+        "Order 12/2026",
+    )
+    assert view.categories == ["user.name", "user.contact"] and view.about_a_person
+    assert view.received_at.isoformat() == "2026-03-02T09:00:00+00:00"
+    assert view.confidential and view.confidential_until is not None
+    assert view.confidential_until.isoformat() == "2026-09-01T00:00:00+00:00"
+    assert view.created_by.startswith("staff:")
+    assert [(d.name, d.size) for d in view.documents] == [("order-12-2026.pdf", len(ORDER_PDF))]
+    shown = client.get(answer.headers["location"])
+    assert shown.status_code == 200
+    assert "Recorded: the request starts as received." in shown.text
+    assert "<dt>Status</dt><dd>received</dd>" in shown.text
+    assert "order-12-2026.pdf" in shown.text and '<option value="legal_review">' in shown.text
+    ledger = client.get("/admin/disclosures", params={"kind": "court_order"})
+    assert "District Court of Springfield" in ledger.text
+    assert "received (confidential)" in ledger.text
+    # the person is known by the keyed hash of the address only
+    with charter.store.read() as connection:
+        lookups = connection.scalars(select(disclosure_identities.c.lookup)).all()
+    assert [x.split(":")[0] for x in lookups] == ["email"] and ANN not in str(lookups)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"email": ""}, "Give at least one identity."),
+        (
+            {"categories": ["user.name", "user.nonsense"]},
+            "Categories: 'user.nonsense' is not a data category of the manifest.",
+        ),
+        ({"authority": "  "}, "Authority: name the authority or court that asks."),
+        ({"kind": "processor_share"}, "Kind: an authority's request or a court order."),
+        ({"recipient": "shop_host"}, "Recipient: 'shop_host' is a processor recipient"),
+        ({"occurred_at": "2099-01-01T00:00"}, "Occurred_at: lies in the future."),
+        ({"confidential": ""}, "Confidential_until: goes with confidential: true."),
+    ],
+)
+def test_a_refused_record_shows_the_form_again_with_the_reason(
+    console: tuple[TestClient, Charter], changes: dict[str, Any], reason: str
+) -> None:
+    client, charter = console
+    log_in(client, "dpo@example.org")
+    token = csrf(client.get(NEW).text)
+    answer = client.post(
+        NEW,
+        data=court_order_form(token, note="Served by fax.", **changes),
+        files={"document": ("order.pdf", ORDER_PDF, "application/pdf")},
+    )
+    assert answer.status_code == 422
+    text = html.unescape(answer.text)
+    assert '<div class="error" role="alert">' in answer.text and reason in text
+    # what was typed comes back
+    assert ">Served by fax.</textarea>" in text and 'name="legal_reference"' in text
+    assert 'value="Order 12/2026"' in text and "<form" in text
+    assert stored(charter) == 0
+
+
+def test_only_the_privacy_team_sees_and_posts_the_form(
+    console: tuple[TestClient, Charter],
+) -> None:
+    client, charter = console
+    for who in ("audit@example.org", "agent@example.org"):
+        log_in(client, who)
+        token = csrf(client.get("/admin").text)
+        assert client.get(NEW).status_code == 403
+        assert client.post(NEW, data=court_order_form(token)).status_code == 403
+    log_in(client, "audit@example.org")
+    assert f'href="{NEW}"' not in client.get("/admin/disclosures").text
+    client.cookies.clear()
+    assert client.get(NEW).headers["location"] == "/admin/login"
+    # the privacy team, without the form's CSRF token: refused too
+    log_in(client, "dpo@example.org")
+    forged = client.post(
+        NEW, data={k: v for k, v in court_order_form("").items() if k != "csrf_token"}
+    )
+    assert forged.status_code == 403
+    assert client.post(NEW, data=court_order_form("not-the-token")).status_code == 403
+    assert stored(charter) == 0

@@ -14,7 +14,6 @@ Times typed in the forms are UTC. The rules are ``charter.services.breaches``'.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Path
@@ -28,6 +27,7 @@ from charter.services.breach_notices import category_names, system_name
 from charter.services.breaches import NewBreach
 from charter.services.staff import StaffSession
 from charter.web.admin import ConsoleAction, ConsolePage, redirect, render
+from charter.web.forms import category_choices, typed_moment
 from charter.web.pages import charter_of, sentence
 
 router = APIRouter(prefix="/admin/breaches", include_in_schema=False)
@@ -43,29 +43,6 @@ _DONE = {
     "exempted": "The exemption is recorded with its reasons.",
     "recounted": "The people concerned were counted again.",
 }
-
-
-def _moment(value: str, name: str, *, required: bool = False) -> dt.datetime | None:
-    """A date and time typed in a form (``datetime-local``: no zone), taken as UTC."""
-    if not value.strip():
-        if required:
-            raise InvalidValue(f"{name}: required (a date and time, UTC)")
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidValue(f"{name}: a date and time such as 2026-03-01T09:30 (UTC)") from None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
-
-
-def _groups(categories: list[str]) -> list[str]:
-    """The group keys above the declared categories (``user.contact`` above its members)."""
-    groups = {
-        ".".join(key.split(".")[:depth])
-        for key in categories
-        for depth in range(2, key.count(".") + 1)
-    }
-    return sorted(groups - set(categories))
 
 
 # -- the register ---------------------------------------------------------------------------------
@@ -91,7 +68,7 @@ def _form_page(
     error: str | None = None,
     form: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    declared = list(charter.manifest.data_categories)
+    groups, categories = category_choices(charter.manifest)
     return render(
         "admin_breach_new.html.j2",
         status,
@@ -100,11 +77,8 @@ def _form_page(
         error=error,
         systems=[(CHARTER_SYSTEM, system_name(charter.manifest, CHARTER_SYSTEM))]
         + [(key, system.name) for key, system in charter.manifest.systems.items()],
-        categories=[(key, charter.manifest.data_categories[key].description) for key in declared],
-        groups=[
-            (key, category_names(charter.manifest, [key], keys=False)[0])
-            for key in _groups(declared)
-        ],
+        categories=categories,
+        groups=groups,
         risks=[risk.value for risk in Risk],
         form={"systems": [], "categories": [], "risk": "", **(form or {})},
     )
@@ -149,15 +123,15 @@ def record(
         "advice": advice,
     }
     try:
-        aware = _moment(aware_at, "aware_at", required=True)
+        aware = typed_moment(aware_at, "aware_at", required=True)
         assert aware is not None
         view = charter.breaches.record(
             NewBreach(
                 title=title,
                 description=description,
                 aware_at=aware,
-                occurred_at=_moment(occurred_at, "occurred_at"),
-                contained_at=_moment(contained_at, "contained_at"),
+                occurred_at=typed_moment(occurred_at, "occurred_at"),
+                contained_at=typed_moment(contained_at, "contained_at"),
                 systems=systems[:100],
                 categories=categories[:200],
                 risk=risk,
@@ -262,7 +236,7 @@ def notify_authority(
         return charter.breaches.notify_authority(
             breach_id,
             actor,
-            submitted_at=_moment(submitted_at, "submitted_at"),
+            submitted_at=typed_moment(submitted_at, "submitted_at"),
             delay_reasons=delay_reasons,
             reference=reference.strip() or None,
             additional=additional or None,
