@@ -117,6 +117,7 @@ class Charter:
             public_base_url,
             approval_required=frozenset(manifest.policy.approval_required),
         )
+        self.publication = PublicationService(manifest, store, clock, self.decisions, self.outbox)
         self.rights = RightsRunner(
             manifest,
             store,
@@ -124,6 +125,7 @@ class Charter:
             self.outbox,
             self._consents,
             self.preferences,
+            self.publication,
             public_base_url,
             push_allow_private=push_allow_private,
         )
@@ -139,7 +141,6 @@ class Charter:
         self.statistics = StatisticsService(manifest, store, clock, self.disclosures)
         self.surveys = SurveyService(manifest, store, clock, self.decisions, self.disclosures)
         self.events = EventService(manifest, store, clock, countries=countries)
-        self.publication = PublicationService(manifest, store, clock, self.decisions, self.outbox)
         self.transfers = TransferService(manifest, store, clock, self.outbox, self.disclosures)
         self.contests = ContestService(manifest, store, clock, self.disclosures)
         self.credentials = CredentialService(manifest, store, clock)

@@ -11,6 +11,7 @@ the purpose version it was given to; when the manifest raises a purpose's ``noti
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -113,3 +114,8 @@ def switched_off(current: ConsentRecord | None) -> ConsentAction:
         if current is not None and current.granted
         else ConsentAction.REFUSED
     )
+
+
+def notice_hash(text: str) -> str:
+    """The key of a notice's text in the ledger: what was shown, by its SHA-256."""
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -43,6 +43,7 @@ from charter.domain.consent import (
     ConsentAction,
     ConsentEvent,
     ConsentMethod,
+    notice_hash,
 )
 from charter.domain.credentials import describe_password_state, is_password_state
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound
@@ -227,8 +228,8 @@ class ParentalConsentService:
         consent_id = str(uuid.uuid4())
         token = secrets.token_urlsafe(32)
         notice = self._notice(brand, touchpoint, [*purposes, *offered])
-        notice_hash = hashlib.sha256(notice.text.encode()).hexdigest()
-        keep_notice(connection, notice_hash, notice.text, now)
+        digest = notice_hash(notice.text)
+        keep_notice(connection, digest, notice.text, now)
         data_key = Vault.new_data_key()
         expires_at = now + dt.timedelta(days=self.manifest.policy.parental_consent_days)
         connection.execute(
@@ -240,7 +241,7 @@ class ParentalConsentService:
                 purposes=sorted(purposes),
                 offered_consents=offered,
                 allowed_consents=[],
-                notice_hash=notice_hash,
+                notice_hash=digest,
                 token_hash=_digest(token),
                 key_wrapped=self.store.vault.wrap(consent_id, data_key),
                 parent_sealed=Vault.seal(

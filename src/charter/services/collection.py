@@ -20,7 +20,6 @@ customer of the brand, with the opt-outs taken on the form, in the same transact
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,7 +39,13 @@ from charter.domain.children import (
     parent_granted,
 )
 from charter.domain.clock import Clock
-from charter.domain.consent import ANY_CHANNEL, ConsentAction, ConsentEvent, ConsentMethod
+from charter.domain.consent import (
+    ANY_CHANNEL,
+    ConsentAction,
+    ConsentEvent,
+    ConsentMethod,
+    notice_hash,
+)
 from charter.domain.decisions import SubjectState
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound, UndeclaredField
 from charter.domain.notices_rules import SourceRef
@@ -62,7 +67,7 @@ from charter.services.identify import (
     owners_of,
 )
 from charter.services.prior_notices import require_prior_notices
-from charter.services.soft_opt_in import SoftOptInPlan, establish, plan_soft_opt_in
+from charter.services.soft_opt_in import SoftOptInPlan, establish, plan_soft_opt_in, rules_of
 from charter.services.sources import check_submission_source, record_source
 from charter.services.values import printable, validate_field
 from charter.storage.ledger import Ledger, LedgerEntry
@@ -118,10 +123,6 @@ class _Checked:
     soft_opt_in: SoftOptInPlan = field(default_factory=SoftOptInPlan)
 
 
-def notice_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 class CollectionService:
     def __init__(
         self, manifest: Manifest, store: Store, clock: Clock, parents: ParentalConsentService
@@ -130,6 +131,7 @@ class CollectionService:
         self.store = store
         self.clock = clock
         self.parents = parents
+        self._soft_opt_in = rules_of(manifest)
 
     def submit(
         self, touchpoint_key: str, submission: Submission
@@ -224,7 +226,7 @@ class CollectionService:
                 raise InvalidValue(f"consents[{index}].notice: the text shown must be recorded")
             printable(consent.notice, f"consents[{index}].notice")
             consents.append((consent, self.manifest.purposes[consent.purpose].notice_version))
-        planned = plan_soft_opt_in(self.manifest, key, touchpoint, submission.opt_outs)
+        planned = plan_soft_opt_in(self._soft_opt_in, key, touchpoint, submission.opt_outs)
         return _Checked(identities, values, consents, stored, self._minor(values), planned)
 
     def _minor(self, values: list[NewValue]) -> bool | None:

@@ -14,12 +14,12 @@ from charter.domain.consent import (
     ConsentAction,
     ConsentEvent,
     ConsentMethod,
+    notice_hash,
     switched_off,
 )
 from charter.domain.errors import InvalidInput, InvalidValue
 from charter.manifest.models import LegalBasis, Manifest
 from charter.services.brands import require_brand
-from charter.services.collection import notice_hash
 from charter.services.identify import Hashed, find_or_create, hash_identities
 from charter.services.values import printable
 from charter.storage.group import GroupCommit

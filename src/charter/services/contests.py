@@ -77,7 +77,6 @@ from charter.storage.tables import (
     personal_values,
     submissions,
 )
-from charter.storage.vault import Vault
 
 MAX_WINNERS = 100
 SPONSOR_KINDS = {
@@ -614,9 +613,9 @@ def _values(
         .where(personal_values.c.submission_id == entry, personal_values.c.field.in_(wanted))
         .order_by(personal_values.c.id)
     ):
-        key = repo.data_key(row.subject_id)
-        label = f"value:{row.touchpoint}.{row.field}"
-        found[row.field] = Vault.open(key, row.subject_id, label, bytes(row.value_sealed))
+        found[row.field] = repo.open_value(
+            row.subject_id, row.touchpoint, row.field, row.value_sealed
+        )
     return found
 
 
@@ -630,14 +629,14 @@ def _entry_values(
         .where(personal_values.c.submission_id.in_(list(entries)))
         .order_by(personal_values.c.id)
     ):
-        key = repo.data_key(row.subject_id)
-        label = f"value:{row.touchpoint}.{row.field}"
         found.setdefault(row.submission_id, []).append(
             {
                 "field": row.field,
                 "category": row.category,
                 "purposes": list(row.purposes),
-                "value": Vault.open(key, row.subject_id, label, bytes(row.value_sealed)),
+                "value": repo.open_value(
+                    row.subject_id, row.touchpoint, row.field, row.value_sealed
+                ),
             }
         )
     return found

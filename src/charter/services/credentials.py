@@ -155,13 +155,10 @@ class CredentialService:
             row = connection.execute(query).first()
             if row is None:
                 return None
-            label = f"value:{row.touchpoint}.{row.field}"
-            value = Vault.open(
-                repo.data_key(subject_id), subject_id, label, bytes(row.value_sealed)
-            )
+            value = repo.open_value(subject_id, row.touchpoint, row.field, row.value_sealed)
         if not isinstance(value, str):
             return None  # not a hash (a manifest that broke lint rule credentials_hashed)
-        return _Stored(int(row.id), subject_id, label, value)
+        return _Stored(int(row.id), subject_id, f"value:{row.touchpoint}.{row.field}", value)
 
     def _matches(self, password_hash: str, password: str) -> bool:
         try:

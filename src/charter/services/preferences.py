@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from charter.domain.clock import Clock
-from charter.domain.consent import ConsentAction, ConsentEvent, ConsentMethod
+from charter.domain.consent import ConsentAction, ConsentEvent, ConsentMethod, notice_hash
 from charter.domain.decisions import Decision, category_allowed, decide
 from charter.domain.errors import Forbidden, InvalidInput
 from charter.domain.preferences import (
@@ -37,7 +37,6 @@ from charter.domain.preferences import (
 )
 from charter.manifest.models import LegalBasis, Manifest
 from charter.services.brands import require_brand
-from charter.services.collection import notice_hash
 from charter.services.decisions import DecisionService
 from charter.services.identify import find_or_create, hash_identities
 from charter.services.rules import is_sale_or_sharing

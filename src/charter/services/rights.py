@@ -35,7 +35,6 @@ from charter.domain.errors import InvalidInput
 from charter.domain.requests import RequestStatus, RequestType, transition
 from charter.manifest.models import Manifest
 from charter.services.consents import ConsentService
-from charter.services.decisions import DecisionService
 from charter.services.disclosures import recipients_disclosed_to
 from charter.services.notices import NOTIFIED_TYPES, Notifier
 from charter.services.outbox import Outbox
@@ -109,6 +108,7 @@ class RightsRunner:
         outbox: Outbox,
         consents: ConsentService,
         preferences: PreferenceService,
+        publication: PublicationService,
         public_base_url: str,
         engine_for: EngineFactory = env_engine,
         *,
@@ -125,9 +125,7 @@ class RightsRunner:
         self.systems = Systems(manifest, engine_for, lake_engine)
         self.own = OwnData(manifest, store, clock, consents, preferences)
         self.notifier = Notifier(manifest, store, outbox)
-        self.publication = PublicationService(
-            manifest, store, clock, DecisionService(manifest, store), outbox
-        )
+        self.publication = publication
         self.steps = StepExecutor(
             manifest,
             store,

@@ -10,7 +10,6 @@ preference ledger (method ``form_checkbox``), written in the submission's own tr
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +22,7 @@ from charter.domain.consent import (
     ConsentEvent,
     ConsentMethod,
     ConsentRecord,
+    notice_hash,
 )
 from charter.domain.durations import parse_duration
 from charter.domain.preferences import PreferenceKind, object_to
@@ -69,11 +69,12 @@ class SoftOptInPlan:
 
 
 def plan_soft_opt_in(
-    manifest: Manifest, key: str, touchpoint: Touchpoint, opt_outs: Sequence[str]
+    rules: Sequence[SoftOptInRule], key: str, touchpoint: Touchpoint, opt_outs: Sequence[str]
 ) -> SoftOptInPlan:
-    """The relationships a submission at ``key`` establishes and the opt-outs taken there;
-    422 ``opt_out_not_offered`` for an opt-out the touchpoint does not offer."""
-    offered = offered_at(rules_of(manifest), key, touchpoint.purposes)
+    """The relationships a submission at ``key`` establishes (``rules``: the manifest's
+    ``rules_of``) and the opt-outs taken there; 422 ``opt_out_not_offered`` for an opt-out the
+    touchpoint does not offer."""
+    offered = offered_at(rules, key, touchpoint.purposes)
     return SoftOptInPlan(tuple(offered), check_opt_outs(opt_outs, offered, key))
 
 
@@ -132,12 +133,6 @@ def establish(
             )
             ledger.record_preference(subject_id, entry, record, now)
     return offers(planned.offered, planned.opt_outs, record.decision.objections)
-
-
-def notice_hash(text: str) -> str:
-    # The digest of consent notices (``charter.services.collection.notice_hash``), which this
-    # module cannot import: collection imports this module.
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class SoftOptInService:

@@ -494,13 +494,8 @@ class SurveyService:
         for r in rows:
             if r.name_subject != r.subject_id:  # both moved together on a merge; never apart
                 continue
-            key = repo.data_key(r.subject_id)
-            text = Vault.open(
-                key, r.subject_id, f"value:{r.touchpoint}.{r.quote_field}", bytes(r.quote_sealed)
-            )
-            signed = Vault.open(
-                key, r.subject_id, f"value:{r.name_touchpoint}.{r.name_field}", bytes(r.name_sealed)
-            )
+            text = repo.open_value(r.subject_id, r.touchpoint, r.quote_field, r.quote_sealed)
+            signed = repo.open_value(r.subject_id, r.name_touchpoint, r.name_field, r.name_sealed)
             found.append((r.subject_id, r.brand, text, signed))
         return found
 
@@ -623,12 +618,7 @@ def _answers(
     repo = SubjectRepository(connection, vault)
     found = []
     for row in rows:
-        value = Vault.open(
-            repo.data_key(row.subject_id),
-            row.subject_id,
-            f"value:{touchpoint}.{row.field}",
-            bytes(row.value_sealed),
-        )
+        value = repo.open_value(row.subject_id, touchpoint, row.field, row.value_sealed)
         found.append(
             Answer(
                 person=row.subject_id,

@@ -269,9 +269,15 @@ class SubjectRepository:
                 insert(notices).values(hash=notice_hash, text=text, first_shown_at=now)
             )
 
+    def open_value(self, subject_id: str, touchpoint: str, field: str, sealed: bytes) -> Any:
+        """A collected value (a ``personal_values`` row's ``value_sealed``), opened under its
+        subject's key; ``LookupError`` once the subject is erased."""
+        return Vault.open(
+            self.data_key(subject_id), subject_id, f"value:{touchpoint}.{field}", bytes(sealed)
+        )
+
     def values_of(self, subject_id: str) -> list[dict[str, Any]]:
         """Every collected value of a subject, decrypted, oldest first."""
-        data_key = self.data_key(subject_id)
         rows = self.connection.execute(
             select(personal_values)
             .where(personal_values.c.subject_id == subject_id)
@@ -285,12 +291,7 @@ class SubjectRepository:
                 "category": row.category,
                 "purposes": row.purposes,
                 "collected_at": row.collected_at,
-                "value": Vault.open(
-                    data_key,
-                    subject_id,
-                    f"value:{row.touchpoint}.{row.field}",
-                    bytes(row.value_sealed),
-                ),
+                "value": self.open_value(subject_id, row.touchpoint, row.field, row.value_sealed),
             }
             for row in rows
         ]
