@@ -15,7 +15,11 @@ is due at the earlier of the two. Rules:
   days are Monday to Friday; public holidays are not modelled (they only move the confirmation
   later, so ignoring them is the safe side).
 
-Times are timezone-aware UTC; a deadline keeps the time of day of receipt.
+Times are timezone-aware UTC; a deadline keeps the time of day of receipt. The law's period
+runs to the end of its last day (Regulation 1182/71, Art. 3(2)), in the controller's time zone;
+keeping the time of receipt makes Charter's deadline at most one day earlier than the law's and
+never later, whatever zone the controller or the person is in, so staff and reminders work to a
+moment that is always in time.
 """
 
 from __future__ import annotations
