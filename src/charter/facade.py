@@ -52,10 +52,12 @@ from charter.services.preferences import (
 from charter.services.prior_notices import PriorNoticeService
 from charter.services.publication import PublicationService
 from charter.services.receipts import ReceiptService
-from charter.services.requests import RequestService, RequestView
+from charter.services.request_reading import RequestView
+from charter.services.requests import RequestService
 from charter.services.retention import RetentionService
 from charter.services.rights import RightsRunner
 from charter.services.sources import SourceNotices
+from charter.services.sponsor_transfers import SponsorTransferService
 from charter.services.staff import StaffService
 from charter.services.statistics import StatisticsService
 from charter.services.surveys import SurveyService
@@ -143,6 +145,7 @@ class Charter:
         self.events = EventService(manifest, store, clock, countries=countries)
         self.transfers = TransferService(manifest, store, clock, self.outbox, self.disclosures)
         self.contests = ContestService(manifest, store, clock, self.disclosures)
+        self.sponsor_transfers = SponsorTransferService(manifest, store, clock, self.disclosures)
         self.credentials = CredentialService(manifest, store, clock)
 
     @classmethod

@@ -182,6 +182,34 @@ def test_a_use_closed_to_children_is_refused_even_with_a_parent(site: Site) -> N
     assert rows(site.charter, parental_consents) == 0
 
 
+def test_the_parent_is_written_to_in_their_language(site: Site) -> None:
+    asked = site.submit(parent={"email": PARENT, "name": "Pat", "language": "es-MX"})
+    assert asked.status_code == 202, asked.text
+    expires = dt.datetime.fromisoformat(asked.json()["expires_at"])
+    [mail] = [
+        m
+        for m in (
+            email.message_from_bytes(p.read_bytes()) for p in site.settings.outbox_dir.glob("*.eml")
+        )
+        if m["To"] == PARENT
+    ]
+    assert mail["Content-Language"] == "es"
+    body = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert body.startswith("Estimado/a Pat:\n\n")
+    assert "Para aceptar o rechazar, abra este enlace" in body
+    assert f"Es válido hasta el {expires.day} de " in body and f" de {expires.year}." in body
+    assert "El equipo de privacidad de Example Group" in body
+    assert site.link().startswith("/parental-consent/")  # the same link, whatever the language
+
+    site.submit(
+        identities={"email": "kid2@example.org"}, parent={"email": PARENT, "language": "sv"}
+    )
+    newest = max(site.settings.outbox_dir.glob("*.eml"))
+    english = email.message_from_bytes(newest.read_bytes())  # Swedish is not offered
+    assert english["Content-Language"] == "en"
+    assert "It works until" in english.get_payload(decode=True).decode()  # type: ignore[union-attr]
+
+
 def test_the_parent_confirms_by_email_and_the_service_keeps_the_submission_once(
     site: Site,
 ) -> None:

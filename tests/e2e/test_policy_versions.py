@@ -275,6 +275,40 @@ def consent_link(body: str) -> str:
     return found.group(1)
 
 
+def test_the_notice_is_in_each_person_s_language(
+    people: People, charter: Charter, client: TestClient, admin: dict[str, str], settings: Settings
+) -> None:
+    service_token = {"Authorization": f"Bearer {charter.create_token('service').token}"}
+    gave = client.post(
+        "/v1/consents",
+        json={
+            "brand": "acme",
+            "identities": {"email": "bob@example.org"},
+            "purpose": "marketing_email",
+            "action": "give",
+            "notice": "Send me news and offers by email.",
+            "language": "fr",
+        },
+        headers=service_token,
+    )
+    assert gave.status_code == 201, gave.text
+    answer = client.post("/v1/policy/versions", json={"effective": in_30_days()}, headers=admin)
+    assert answer.status_code == 201, answer.text
+    charter.outbox.deliver()
+    sent = mails(settings.outbox_dir)
+    effective = today() + dt.timedelta(days=30)
+    french = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août"]
+    french += ["septembre", "octobre", "novembre", "décembre"]
+    bob = sent["bob@example.org"]  # his latest consent was given in French
+    assert bob.startswith("Bonjour,\n\nnous modifions notre politique de confidentialité.")
+    when = f"{effective.day} {french[effective.month - 1]} {effective.year}"
+    assert f"entre en vigueur le {when}." in bob
+    assert "- Retention of support messages: 2 years from collection -> 3 years from" in bob
+    assert "/policy/versions/2026.2" in bob and "Toutes les modifications : " in bob
+    assert "Vous pouvez à tout moment vous opposer" in bob
+    assert sent["ann@example.org"].startswith("Hello,\n\nwe are changing our privacy policy.")
+
+
 def test_the_notice_goes_to_the_people_concerned_only(
     people: People, charter: Charter, client: TestClient, admin: dict[str, str], settings: Settings
 ) -> None:

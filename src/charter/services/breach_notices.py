@@ -8,7 +8,9 @@
   phase is numbered, and a first notice after 72 hours gives the reasons for the delay.
 - **The people** (Art. 34(2)) are told "in clear and plain language" the nature of the breach
   and at least (b), (c) and (d) above; here also what they can do to protect themselves, in the
-  name of the brand they know.
+  name of the brand they know, in their language (``charter.domain.languages``; the
+  breach's own words, written by staff, and the manifest's category names go as written). The
+  notice to the authority is in English, the language of the record.
 
 Plain text, so that it can be pasted into an authority's form or sent as mail as it is. No
 personal data of anyone concerned: counts and categories only.
@@ -24,6 +26,7 @@ from typing import Any
 from charter.domain.breaches import CHARTER_SYSTEM, Risk, notice_due
 from charter.domain.categories import covered_by_any
 from charter.manifest.models import IDENTITY_CATEGORIES, Contact, Manifest
+from charter.services.mail_texts import MailTexts
 
 _RISK = {
     Risk.NONE: "unlikely to result in a risk to the rights and freedoms of natural persons",
@@ -216,53 +219,56 @@ def authority_notice(
     return "\n".join(lines) + "\n"
 
 
-def people_notice(manifest: Manifest, facts: NoticeFacts, brand: str) -> tuple[str, str]:
-    """The message to the people concerned (Art. 34(2)), in the name of ``brand``: subject and
-    plain-text body. It is not marketing: it goes to everyone concerned, whatever their
-    marketing preferences (see ``BreachService.notify_people``)."""
+def people_notice(
+    manifest: Manifest, facts: NoticeFacts, brand: str, t: MailTexts
+) -> tuple[str, str]:
+    """The message to the people concerned (Art. 34(2)), in the name of ``brand`` and in the
+    language of ``t``: subject and plain-text body. It is not marketing: it goes to everyone
+    concerned, whatever their marketing preferences (see ``BreachService.notify_people``)."""
     name = manifest.brands[brand].name
     controller = manifest.policy.controller
     _, contact = contact_point(manifest)
-    reach = f"{contact.name}, e-mail {contact.email}" + (
-        f", telephone {contact.phone}" if contact.phone else ""
+    reach = t(
+        "breach.reach",
+        contact=contact.name,
+        email=contact.email,
+        phone=t("breach.phone", phone=contact.phone) if contact.phone else "",
     )
     authority = manifest.policy.supervisory_authority_url
     body = [
-        "Hello,",
+        t("breach.hello"),
         "",
-        f"We are writing to tell you about a security incident at {name} that involves your "
-        "personal data. We are sorry that this happened.",
+        t("breach.intro", brand=name),
         "",
-        "What happened",
+        t("breach.what_happened"),
         *_indent(facts.summary or f"{facts.title}. {facts.description}", 0),
-        f"We became aware of it on {facts.aware_at.astimezone(dt.UTC).strftime('%d %B %Y')}.",
+        t("breach.aware", date=t.date(facts.aware_at.astimezone(dt.UTC))),
         "",
-        "What information was involved",
+        t("breach.information"),
         *(f"- {item}" for item in category_names(manifest, facts.categories, keys=False)),
         "",
-        "What this may mean for you",
+        t("breach.consequences"),
         *_indent(facts.consequences, 0),
         "",
-        "What we have done",
+        t("breach.measures"),
         *_indent(facts.measures, 0),
         "",
-        "What you can do",
+        t("breach.advice"),
         *_indent(facts.advice or "", 0),
         "",
-        "Questions",
-        f"You can reach our data protection contact: {reach}.",
-        "You also have the right to complain to a data protection supervisory authority"
-        + (f" (for example {authority})" if authority else "")
-        + ", in particular in the country where you live or work.",
+        t("breach.questions"),
+        reach,
+        t(
+            "breach.complain",
+            authority=t("complain.authority", url=authority) if authority else "",
+        ),
         "",
-        "We send this message to everyone the incident concerns, including people who "
-        "unsubscribed from our newsletters: it is about the security of your data, not "
-        "marketing.",
+        t("breach.not_marketing"),
         "",
-        f"{controller.name} privacy team, for {name}",
+        t("breach.sign_off", controller=controller.name, brand=name),
         controller.email,
     ]
-    return f"Important: a security incident involving your data at {name}", "\n".join(body) + "\n"
+    return t("breach.subject", brand=name), "\n".join(body) + "\n"
 
 
 def _indent(text: str, spaces: int) -> list[str]:

@@ -23,29 +23,30 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from charter.domain import breaches as rules
 from charter.domain.breaches import CHARTER_SYSTEM, BreachStatus, Exemption, Risk
 from charter.domain.categories import covers
-from charter.domain.clock import Clock
-from charter.domain.errors import InvalidInput, InvalidValue, NotFound
-from charter.manifest.models import Manifest
+from charter.domain.errors import InvalidInput, InvalidValue
 from charter.services import breach_notices as texts
-from charter.services.breach_counts import AffectedCounter, ConnectorFor
-from charter.services.outbox import Message, Outbox
+from charter.services.breach_authority import BreachAuthority
+from charter.services.breach_records import (
+    BreachView,
+    breach_event,
+    breach_row,
+    in_utc,
+    stripped,
+)
+from charter.services.mail_language import content_language, recorded_languages, texts_for
+from charter.services.mail_texts import MailTexts
+from charter.services.outbox import Message
 from charter.services.values import printable
 from charter.storage.audit import append_audit
-from charter.storage.engine import utc
-from charter.storage.rows import row_by_id
-from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
-from charter.storage.tables import breach_events, breaches, submissions
+from charter.storage.tables import breaches, submissions
 
-SYSTEM = "charter"
-"""The actor of what Charter does by itself (reminders)."""
 BATCH = 500
 """People told per transaction: a crash loses at most one batch's work, which is redone."""
 
@@ -70,63 +71,6 @@ class NewBreach:
 
 
 @dataclass(frozen=True)
-class BreachEvent:
-    at: dt.datetime
-    kind: str
-    actor: str
-    note: str | None
-    phase: int | None
-
-
-@dataclass(frozen=True)
-class BreachView:
-    id: str
-    title: str
-    description: str
-    status: str
-    risk: str
-    risk_reasons: str
-    aware_at: dt.datetime
-    occurred_at: dt.datetime | None
-    contained_at: dt.datetime | None
-    recorded_at: dt.datetime
-    recorded_by: str
-    systems: list[str]
-    categories: list[str]
-    consequences: str
-    measures: str
-    advice: str | None
-    summary: str | None
-    affected_count: int | None
-    affected: dict[str, Any]
-    authority_required: bool
-    people_required: bool
-    due_at: dt.datetime
-    hours_left: int | None
-    """Whole hours left for the authority notice while it is awaited; negative when late."""
-    authority_notified_at: dt.datetime | None
-    delay_reasons: str | None
-    phases: int
-    people_notified_at: dt.datetime | None
-    people_told: int
-    exemption: dict[str, Any] | None
-    reminders_sent: list[int]
-    events: list[BreachEvent]
-
-    @property
-    def open(self) -> bool:
-        return BreachStatus(self.status) in rules.OPEN
-
-
-@dataclass(frozen=True)
-class AuthorityNotice:
-    phase: int
-    submitted_at: dt.datetime
-    late: bool
-    text: str
-
-
-@dataclass(frozen=True)
 class PeopleNotified:
     messages: int
     """Messages queued by this call (all of them unless a crash interrupted an earlier one)."""
@@ -134,20 +78,10 @@ class PeopleNotified:
     brands: dict[str, int]
 
 
-class BreachService:
-    def __init__(
-        self,
-        manifest: Manifest,
-        store: Store,
-        clock: Clock,
-        outbox: Outbox,
-        connector_for: ConnectorFor,
-    ) -> None:
-        self.manifest = manifest
-        self.store = store
-        self.clock = clock
-        self.outbox = outbox
-        self.counter = AffectedCounter(manifest, store, clock, connector_for)
+class BreachService(BreachAuthority):
+    """The breach register (see the module docstring): recording, counting and telling the
+    people here; reading in ``breach_records``, the authority and its reminders in
+    ``breach_authority``."""
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -204,8 +138,8 @@ class BreachService:
                     description=new.description.strip(),
                     status=state.value,
                     aware_at=new.aware_at.astimezone(dt.UTC),
-                    occurred_at=_in_utc(new.occurred_at),
-                    contained_at=_in_utc(new.contained_at),
+                    occurred_at=in_utc(new.occurred_at),
+                    contained_at=in_utc(new.contained_at),
                     recorded_at=now,
                     recorded_by=actor,
                     systems=systems,
@@ -217,8 +151,8 @@ class BreachService:
                     affected_count=affected.people,
                     reminders_sent=[],
                     details={
-                        "advice": _stripped(new.advice),
-                        "summary": _stripped(new.summary),
+                        "advice": stripped(new.advice),
+                        "summary": stripped(new.summary),
                         "affected": affected.as_json(),
                     },
                 )
@@ -226,7 +160,7 @@ class BreachService:
             note = f"risk {risk.value}; {affected.people} people counted" + (
                 "" if affected.complete else " (some systems not counted)"
             )
-            _event(connection, breach_id, now, "recorded", actor, note)
+            breach_event(connection, breach_id, now, "recorded", actor, note)
             append_audit(
                 connection,
                 at=now,
@@ -277,7 +211,7 @@ class BreachService:
         affected = self.counter.count(view.systems, view.categories)
         now = self.clock()
         with self.store.write() as connection:
-            row = _row(connection, breach_id, for_update=True)
+            row = breach_row(connection, breach_id, for_update=True)
             connection.execute(
                 update(breaches)
                 .where(breaches.c.id == breach_id)
@@ -286,7 +220,9 @@ class BreachService:
                     details={**row.details, "affected": affected.as_json()},
                 )
             )
-            _event(connection, breach_id, now, "recounted", actor, f"{affected.people} people")
+            breach_event(
+                connection, breach_id, now, "recounted", actor, f"{affected.people} people"
+            )
             append_audit(
                 connection,
                 at=now,
@@ -297,251 +233,17 @@ class BreachService:
             )
         return self.view(breach_id)
 
-    # -- reading --------------------------------------------------------------------------------
-
-    def view(self, breach_id: str) -> BreachView:
-        with self.store.read() as connection:
-            row = _row(connection, breach_id)
-            events = [
-                BreachEvent(utc(e.at), e.kind, e.actor, e.note, e.phase)
-                for e in connection.execute(
-                    select(breach_events)
-                    .where(breach_events.c.breach_id == breach_id)
-                    .order_by(breach_events.c.id)
-                )
-            ]
-        return self._view(row, events)
-
-    def _view(self, row: Any, events: list[BreachEvent], phases: int | None = None) -> BreachView:
-        risk = Risk(row.risk)
-        details = row.details or {}
-        state = BreachStatus(row.status)
-        if phases is None:
-            phases = max((e.phase or 0 for e in events if e.kind == "authority_notice"), default=0)
-        return BreachView(
-            id=row.id,
-            title=row.title,
-            description=row.description,
-            status=state.value,
-            risk=risk.value,
-            risk_reasons=row.risk_reasons,
-            aware_at=utc(row.aware_at),
-            occurred_at=utc(row.occurred_at) if row.occurred_at else None,
-            contained_at=utc(row.contained_at) if row.contained_at else None,
-            recorded_at=utc(row.recorded_at),
-            recorded_by=row.recorded_by,
-            systems=list(row.systems),
-            categories=list(row.categories),
-            consequences=row.consequences,
-            measures=row.measures,
-            advice=details.get("advice"),
-            summary=details.get("summary"),
-            affected_count=row.affected_count,
-            affected=details.get("affected", {}),
-            authority_required=rules.authority_required(risk),
-            people_required=rules.people_required(risk),
-            due_at=rules.notice_due(utc(row.aware_at)),
-            hours_left=(
-                rules.hours_left(utc(row.aware_at), self.clock())
-                if rules.authority_required(risk) and row.authority_notified_at is None
-                else None
-            ),
-            authority_notified_at=(
-                utc(row.authority_notified_at) if row.authority_notified_at else None
-            ),
-            delay_reasons=row.authority_reasons,
-            phases=phases,
-            people_notified_at=utc(row.people_notified_at) if row.people_notified_at else None,
-            people_told=int(details.get("people", {}).get("messages", 0)),
-            exemption=details.get("exemption"),
-            reminders_sent=sorted(row.reminders_sent or (), reverse=True),
-            events=events,
-        )
-
-    def register(self, *, open_only: bool = False) -> list[BreachView]:
-        """The register: open breaches first, the authority notice due soonest first; then the
-        others, the most recent first."""
-        with self.store.read() as connection:
-            rows = list(connection.execute(select(breaches)))
-            phases = dict(
-                connection.execute(
-                    select(breach_events.c.breach_id, func.max(breach_events.c.phase))
-                    .where(breach_events.c.kind == "authority_notice")
-                    .group_by(breach_events.c.breach_id)
-                ).all()
-            )
-        views = [self._view(row, [], int(phases.get(row.id) or 0)) for row in rows]
-        if open_only:
-            views = [view for view in views if view.open]
-        return sorted(
-            views,
-            key=lambda v: (
-                not v.open,
-                v.hours_left is None,
-                v.due_at.timestamp() if v.open else -v.aware_at.timestamp(),
-                v.id,
-            ),
-        )
-
-    def facts(self, view: BreachView) -> texts.NoticeFacts:
-        return texts.NoticeFacts(
-            id=view.id,
-            title=view.title,
-            description=view.description,
-            risk=Risk(view.risk),
-            risk_reasons=view.risk_reasons,
-            aware_at=view.aware_at,
-            occurred_at=view.occurred_at,
-            contained_at=view.contained_at,
-            systems=view.systems,
-            categories=view.categories,
-            consequences=view.consequences,
-            measures=view.measures,
-            advice=view.advice,
-            summary=view.summary,
-            affected=view.affected,
-        )
-
-    # -- the authority --------------------------------------------------------------------------
-
-    def authority_notice(self, breach_id: str, phase: int | None = None) -> str:
-        """The text of a phase: as submitted when it was, else the draft of the next one."""
-        view = self.view(breach_id)
-        if phase is not None and not 1 <= phase <= view.phases + 1:
-            raise InvalidValue(f"phase: between 1 and {view.phases + 1}")
-        if phase is not None and phase <= view.phases:
-            with self.store.read() as connection:
-                details = connection.scalar(
-                    select(breach_events.c.details).where(
-                        breach_events.c.breach_id == breach_id,
-                        breach_events.c.kind == "authority_notice",
-                        breach_events.c.phase == phase,
-                    )
-                )
-            return str((details or {}).get("text", ""))
-        return texts.authority_notice(
-            self.manifest,
-            self.facts(view),
-            phase=view.phases + 1,
-            earlier=self._phases(breach_id),
-        )
-
-    def _phases(self, breach_id: str) -> list[tuple[int, dt.datetime]]:
-        with self.store.read() as connection:
-            return [
-                (int(e.phase), utc(dt.datetime.fromisoformat(e.details["submitted_at"])))
-                for e in connection.execute(
-                    select(breach_events.c.phase, breach_events.c.details)
-                    .where(
-                        breach_events.c.breach_id == breach_id,
-                        breach_events.c.kind == "authority_notice",
-                    )
-                    .order_by(breach_events.c.phase)
-                )
-            ]
-
-    def notify_authority(
-        self,
-        breach_id: str,
-        actor: str,
-        *,
-        phase: int | None = None,
-        submitted_at: dt.datetime | None = None,
-        delay_reasons: str = "",
-        reference: str | None = None,
-        additional: str | None = None,
-    ) -> AuthorityNotice:
-        """Record a phase of the authority notice as submitted (Art. 33(1), (4)) with the text
-        sent; refused when the phase is out of order, the time impossible, or a first notice
-        after 72 hours gives no reasons for the delay."""
-        now = self.clock()
-        submitted = submitted_at or now
-        if submitted.utcoffset() is None:
-            raise InvalidValue("submitted_at: give the time zone (for example 'Z' for UTC)")
-        for name, value in (
-            ("delay_reasons", delay_reasons),
-            ("reference", reference),
-            ("additional", additional),
-        ):
-            if value is not None:
-                printable(value, name)
-        view = self.view(breach_id)
-        number = view.phases + 1 if phase is None else phase
-        refused = rules.authority_notice_refusal(
-            aware_at=view.aware_at,
-            submitted_at=submitted,
-            now=now,
-            phase=number,
-            last_phase=view.phases,
-            delay_reasons=delay_reasons,
-        )
-        if refused:
-            code = "delay_reasons_required" if refused.startswith("delay_reasons") else None
-            raise InvalidInput(refused, code=code or "invalid_value")
-        late = number == 1 and rules.is_late(view.aware_at, submitted)
-        reasons = delay_reasons.strip() if late else None
-        text = texts.authority_notice(
-            self.manifest,
-            self.facts(view),
-            phase=number,
-            earlier=self._phases(breach_id),
-            submitted_at=submitted,
-            delay_reasons=reasons,
-            additional=_stripped(additional),
-        )
-        with self.store.write() as connection:
-            row = _row(connection, breach_id, for_update=True)
-            last = connection.scalar(
-                select(func.max(breach_events.c.phase)).where(
-                    breach_events.c.breach_id == breach_id,
-                    breach_events.c.kind == "authority_notice",
-                )
-            )
-            if (last or 0) != view.phases:  # another phase was recorded meanwhile
-                raise InvalidValue(f"phase: the next phase is {(last or 0) + 1}")
-            values: dict[str, Any] = {}
-            if number == 1:
-                values = {
-                    "authority_notified_at": submitted.astimezone(dt.UTC),
-                    "authority_reasons": reasons,
-                    "status": self._status(row, authority_notified=True).value,
-                }
-                connection.execute(
-                    update(breaches).where(breaches.c.id == breach_id).values(**values)
-                )
-            connection.execute(
-                insert(breach_events).values(
-                    breach_id=breach_id,
-                    at=now,
-                    kind="authority_notice",
-                    actor=actor,
-                    note=(f"phase {number}" + (", late with reasons" if late else ""))
-                    + (f"; authority reference {reference}" if reference else ""),
-                    phase=number,
-                    details={
-                        "submitted_at": submitted.astimezone(dt.UTC).isoformat(),
-                        "late": late,
-                        "reference": reference,
-                        "text": text,
-                    },
-                )
-            )
-            append_audit(
-                connection,
-                at=now,
-                actor=actor,
-                action="breach.authority_notified",
-                target=breach_id,
-                details={"phase": number, "late": late},
-            )
-        return AuthorityNotice(number, submitted.astimezone(dt.UTC), late, text)
-
     # -- the people -----------------------------------------------------------------------------
 
-    def people_notice(self, breach_id: str, brand: str | None = None) -> tuple[str, str]:
-        """The draft of the message to the people (subject, body), in ``brand``'s name."""
+    def people_notice(
+        self, breach_id: str, brand: str | None = None, language: str | None = None
+    ) -> tuple[str, str]:
+        """The draft of the message to the people (subject, body), in ``brand``'s name and in
+        ``language`` if offered, else in the brand's (``charter.domain.languages``)."""
         view = self.view(breach_id)
-        return texts.people_notice(self.manifest, self.facts(view), self._brand(brand))
+        brand = self._brand(brand)
+        t = texts_for(self.manifest, None, brand=brand, requested=language)
+        return texts.people_notice(self.manifest, self.facts(view), brand, t)
 
     def _brand(self, brand: str | None) -> str:
         if brand is None:
@@ -568,7 +270,7 @@ class BreachService:
         printable(public_communication, "public_communication")
         now = self.clock()
         with self.store.write() as connection:
-            row = _row(connection, breach_id, for_update=True)
+            row = breach_row(connection, breach_id, for_update=True)
             details = dict(row.details)
             refused = rules.exemption_refusal(
                 Risk(row.risk),
@@ -582,7 +284,7 @@ class BreachService:
             details["exemption"] = {
                 "ground": exemption.value,
                 "reasons": reasons.strip(),
-                "public_communication": _stripped(public_communication),
+                "public_communication": stripped(public_communication),
                 "at": now.isoformat(),
                 "by": actor,
             }
@@ -595,7 +297,7 @@ class BreachService:
                     status=self._status(row, people_exempt=True).value,
                 )
             )
-            _event(connection, breach_id, now, "people_exempted", actor, exemption.value)
+            breach_event(connection, breach_id, now, "people_exempted", actor, exemption.value)
             append_audit(
                 connection,
                 at=now,
@@ -628,7 +330,7 @@ class BreachService:
                 printable(value, name)
         now = self.clock()
         with self.store.write() as connection:
-            row = _row(connection, breach_id, for_update=True)
+            row = breach_row(connection, breach_id, for_update=True)
             details = dict(row.details)
             if row.people_notified_at is not None:
                 raise InvalidInput("the people were already told", code="already_notified")
@@ -637,10 +339,10 @@ class BreachService:
                     "an exemption from telling the people was recorded (GDPR Art. 34(3))",
                     code="exempted",
                 )
-            if _stripped(advice):
-                details["advice"] = _stripped(advice)
-            if _stripped(summary):
-                details["summary"] = _stripped(summary)
+            if stripped(advice):
+                details["advice"] = stripped(advice)
+            if stripped(summary):
+                details["summary"] = stripped(summary)
             if not details.get("advice"):
                 raise InvalidValue(
                     "advice: say what people can do to protect themselves (GDPR Art. 34(2))"
@@ -657,15 +359,15 @@ class BreachService:
                 .where(breaches.c.id == breach_id)
                 .values(details=details, status=BreachStatus.NOTIFYING_PEOPLE.value)
             )
-            _event(connection, breach_id, now, "people_notice_started", actor, None)
+            breach_event(connection, breach_id, now, "people_notice_started", actor, None)
         view = self.view(breach_id)
         facts = self.facts(view)
         subjects = self.counter.subjects(view.categories)
         queued = 0
-        rendered: dict[str, tuple[str, str]] = {}
+        rendered: dict[tuple[str, str], tuple[str, str, dict[str, str]]] = {}
         while subjects is not None:
             with self.store.write() as connection:
-                row = _row(connection, breach_id, for_update=True)
+                row = breach_row(connection, breach_id, for_update=True)
                 details = dict(row.details)
                 progress = dict(details["people"])
                 batch = list(
@@ -679,6 +381,7 @@ class BreachService:
                 if not batch:
                     break
                 brands = self._brands_of(connection, batch)
+                languages = recorded_languages(connection, batch)
                 repo = SubjectRepository(connection, self.store.vault)
                 sent = 0
                 counts = dict(progress["brands"])
@@ -689,9 +392,15 @@ class BreachService:
                     if email is None:
                         continue  # no address to write to: counted, not told
                     brand = brands.get(subject_id) or self._brand(None)
-                    if brand not in rendered:
-                        rendered[brand] = texts.people_notice(self.manifest, facts, brand)
-                    subject, body = rendered[brand]
+                    t = texts_for(
+                        self.manifest, None, brand=brand, recorded=languages.get(subject_id)
+                    )
+                    if (brand, t.language) not in rendered:
+                        rendered[brand, t.language] = (
+                            *texts.people_notice(self.manifest, facts, brand, t),
+                            content_language(t),
+                        )
+                    subject, body, headers = rendered[brand, t.language]
                     self.outbox.enqueue(
                         connection,
                         Message(
@@ -700,10 +409,14 @@ class BreachService:
                             body=body,
                             kind="breach_notice",
                             sender=self.manifest.policy.controller.email,
+                            headers=headers,
                         ),
                         now,
                     )
                     counts[brand] = counts.get(brand, 0) + 1
+                    spoken = dict(progress.get("languages", {}))
+                    spoken[brand] = sorted({*spoken.get(brand, ()), t.language})
+                    progress["languages"] = spoken
                     sent += 1
                 progress.update(
                     cursor=batch[-1], messages=progress["messages"] + sent, brands=counts
@@ -712,7 +425,7 @@ class BreachService:
                 connection.execute(
                     update(breaches).where(breaches.c.id == breach_id).values(details=details)
                 )
-                _event(
+                breach_event(
                     connection,
                     breach_id,
                     now,
@@ -730,16 +443,22 @@ class BreachService:
                 )
                 queued += sent
         with self.store.write() as connection:
-            row = _row(connection, breach_id, for_update=True)
+            row = breach_row(connection, breach_id, for_update=True)
             details = dict(row.details)
             progress = details["people"]
             total = int(progress["messages"])
             if row.people_notified_at is not None:  # a concurrent call finished it first
                 return PeopleNotified(queued, total, dict(progress["brands"]))
-            # What was sent, per brand (no recipient in it): the record of Art. 33(5).
+            # What was sent, per brand and language (no recipient in it): the record of
+            # Art. 33(5).
             texts_sent = {
-                brand: texts.people_notice(self.manifest, facts, brand)[1]
-                for brand in progress["brands"]
+                brand: {
+                    language: texts.people_notice(self.manifest, facts, brand, MailTexts(language))[
+                        1
+                    ]
+                    for language in languages
+                }
+                for brand, languages in progress.get("languages", {}).items()
             }
             details["people"] = {**progress, "texts": texts_sent}
             connection.execute(
@@ -751,7 +470,9 @@ class BreachService:
                     status=self._status(row, people_told=True, notifying=False).value,
                 )
             )
-            _event(connection, breach_id, now, "people_notified", actor, f"{total} messages queued")
+            breach_event(
+                connection, breach_id, now, "people_notified", actor, f"{total} messages queued"
+            )
             append_audit(
                 connection,
                 at=now,
@@ -774,124 +495,3 @@ class BreachService:
             if found.brand in self.manifest.brands:
                 latest[found.subject_id] = found.brand
         return latest
-
-    # -- reminders ------------------------------------------------------------------------------
-
-    def remind(self) -> int:
-        """Mail the privacy team (the DPO, else the controller's address) at 48, 24 and 6 hours
-        left for each authority notice still awaited, once each; after downtime only the most
-        urgent goes. Returns how many messages were queued."""
-        now = self.clock()
-        team = self.manifest.policy.dpo or self.manifest.policy.controller
-        sent = 0
-        with self.store.write() as connection:
-            rows = connection.execute(
-                select(
-                    breaches.c.id,
-                    breaches.c.title,
-                    breaches.c.aware_at,
-                    breaches.c.reminders_sent,
-                ).where(
-                    breaches.c.risk != Risk.NONE.value, breaches.c.authority_notified_at.is_(None)
-                )
-            ).all()
-            for row in rows:
-                due_at = rules.notice_due(utc(row.aware_at))
-                already = frozenset(row.reminders_sent or ())
-                due = rules.reminders_due(due_at, now, already)
-                if not due:
-                    continue
-                hours = due[-1]
-                left = rules.hours_left(utc(row.aware_at), now)
-                self.outbox.enqueue(
-                    connection,
-                    Message(
-                        to=team.email,
-                        subject=f"Breach {row.id}: the authority notice is due in {left} hours",
-                        body=(
-                            f"The breach '{row.title}' ({row.id}) must be notified to the "
-                            "supervisory authority within 72 hours of awareness (GDPR Art. "
-                            f"33(1)): by {due_at.strftime('%Y-%m-%d %H:%M')} UTC, {left} hours "
-                            "from now. A later notice must give the reasons for the delay.\n\n"
-                            "The draft is on the breach's page of the staff console "
-                            f"(/admin/breaches/{row.id}).\n"
-                        ),
-                        kind="breach_reminder",
-                        sender=self.manifest.policy.controller.email,
-                    ),
-                    now,
-                )
-                connection.execute(
-                    update(breaches)
-                    .where(breaches.c.id == row.id)
-                    .values(reminders_sent=sorted(already | set(due)))
-                )
-                _event(connection, row.id, now, "reminder", SYSTEM, f"{hours} hours left")
-                sent += 1
-            if sent:
-                append_audit(
-                    connection,
-                    at=now,
-                    actor="system",
-                    action="breach.reminders_sent",
-                    details={"messages": sent},
-                )
-        return sent
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _status(
-        row: Any,
-        *,
-        authority_notified: bool | None = None,
-        people_told: bool | None = None,
-        people_exempt: bool | None = None,
-        notifying: bool | None = None,
-    ) -> BreachStatus:
-        details = row.details or {}
-        return rules.status(
-            Risk(row.risk),
-            authority_notified=(
-                row.authority_notified_at is not None
-                if authority_notified is None
-                else authority_notified
-            ),
-            people_told=row.people_notified_at is not None if people_told is None else people_told,
-            people_exempt=bool(details.get("exemption"))
-            if people_exempt is None
-            else people_exempt,
-            notifying=(
-                BreachStatus(row.status) is BreachStatus.NOTIFYING_PEOPLE
-                if notifying is None
-                else notifying
-            ),
-        )
-
-
-def _row(connection: Connection, breach_id: str, *, for_update: bool = False) -> Any:
-    row = row_by_id(connection, breaches, breach_id, for_update=for_update)
-    if row is None:
-        raise NotFound(f"no breach '{breach_id}'", code="unknown_breach")
-    return row
-
-
-def _event(
-    connection: Connection,
-    breach_id: str,
-    now: dt.datetime,
-    kind: str,
-    actor: str,
-    note: str | None,
-) -> None:
-    connection.execute(
-        insert(breach_events).values(breach_id=breach_id, at=now, kind=kind, actor=actor, note=note)
-    )
-
-
-def _in_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.astimezone(dt.UTC) if moment is not None else None
-
-
-def _stripped(text: str | None) -> str | None:
-    return text.strip() or None if text is not None else None

@@ -49,6 +49,7 @@ from charter.domain.credentials import describe_password_state, is_password_stat
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound
 from charter.manifest.models import LegalBasis, Manifest
 from charter.services.credentials import conceal_values
+from charter.services.mail_language import content_language, texts_for
 from charter.services.outbox import Message, Outbox
 from charter.services.values import normalise_email, printable
 from charter.storage.audit import append_audit
@@ -252,14 +253,16 @@ class ParentalConsentService:
                 expires_at=expires_at,
             )
         )
-        greeting = f"Dear {parent.name},\n\n" if parent.name else "Hello,\n\n"
+        # In the parent's language if offered, else the brand's (charter.domain.languages);
+        # the notice itself is the manifest's text, as written.
+        t = texts_for(self.manifest, None, brand=brand, requested=parent.language)
+        controller = self.manifest.policy.controller
+        greeting = t("parent.dear", name=parent.name) if parent.name else t("parent.hello")
         body = (
-            greeting
-            + notice.text
-            + "\n\nTo agree or to refuse, open this link (it is yours alone; do not pass it on):\n"
+            f"{greeting}\n\n{notice.text}\n\n{t('parent.link')}\n"
             + self.link(consent_id, token)
-            + f"\n\nIt works until {expires_at:%d %B %Y}."
-            + self._sign_off()
+            + f"\n\n{t('parent.until', date=t.date(expires_at))}"
+            + t.sign_off(controller.name, controller.email)
         )
         self.outbox.enqueue(
             connection,
@@ -270,6 +273,7 @@ class ParentalConsentService:
                 kind="parental_consent",
                 sender=self.manifest.policy.controller.email,
                 request_id=consent_id,
+                headers=content_language(t),
             ),
             now,
         )
@@ -587,10 +591,6 @@ class ParentalConsentService:
                 for s in notice.sections
             ],
         )
-
-    def _sign_off(self) -> str:
-        controller = self.manifest.policy.controller
-        return f"\n\n{controller.name} privacy team\n{controller.email}\n"
 
     @staticmethod
     def _row(connection: Connection, consent_id: str, *, for_update: bool = False) -> Any:

@@ -77,9 +77,10 @@ class Message:
         email["Subject"] = self.subject
         email["Date"] = format_datetime(now)
         email["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        email.set_content(self.body)
+        # After the content: set_content clears every Content-* header (Content-Language).
         for name, value in self.headers.items():
             email[name] = value
-        email.set_content(self.body)
         return email
 
 

@@ -14,7 +14,10 @@ for it with a signed link (``/policy/consent``); silence is no consent (Art. 4(1
 
 Notices are queued through the outbox in batches of subjects, one transaction per batch that
 also moves a cursor in the version's ``notices`` counts, so that a publication interrupted by a
-crash resumes where it stopped when published again, and nobody is told twice. The version is
+crash resumes where it stopped when published again, and nobody is told twice. Each e-mail is in
+the person's language (``charter.domain.languages``: their latest recorded one, else their
+brands' default when they share one, else English); the changes' lines, derived from the
+manifest, and its consent texts go as written. The version is
 listed once every batch is queued; the audit event ``policy.published`` then records the counts.
 """
 
@@ -39,6 +42,8 @@ from charter.manifest.lint import lint
 from charter.manifest.loader import parse_manifest
 from charter.manifest.models import IDENTITY_CATEGORIES, Manifest, Purpose
 from charter.services.consents import ConsentService
+from charter.services.mail_language import content_language, recorded_languages, texts_for
+from charter.services.mail_texts import MailTexts
 from charter.services.outbox import Message, Outbox
 from charter.services.policy_consent import SCOPE, PolicyConsent
 from charter.services.policy_facts import compare, consent_text, facts_of
@@ -294,6 +299,7 @@ class PolicyVersionService:
         those told, the consents asked and those with no e-mail address to tell."""
         manifest = notice.manifest
         held = _held(connection, batch, manifest)
+        languages = recorded_languages(connection, list(batch))
         repo = SubjectRepository(connection, self.store.vault)
         states = Ledger(connection).load_many(list(batch))
         now = self.clock()
@@ -325,14 +331,24 @@ class PolicyVersionService:
                     )
                     url = f"{self.base_url}/policy/consent?token={quote(token, safe='')}"
                     asks.append((manifest.purposes[purpose], url))
+            # Their brands' default language, when those brands agree on one.
+            theirs = sorted(found.brands & set(manifest.brands))
+            agreed = len({manifest.brands[b].default_language for b in theirs}) == 1
+            t = texts_for(
+                manifest,
+                None,
+                brand=theirs[0] if agreed else None,
+                recorded=languages.get(subject_id),
+            )
             self.outbox.enqueue(
                 connection,
                 Message(
                     to=str(email),
-                    subject=f"Changes to our privacy policy from {notice.effective_on:%d %B %Y}",
-                    body=self._body(notice, concerning, asks),
+                    subject=t("policy.subject", date=t.date(notice.effective_on)),
+                    body=self._body(t, notice, concerning, asks),
                     kind="policy_notice",
                     sender=manifest.policy.controller.email,
+                    headers=content_language(t),
                 ),
                 now,
             )
@@ -340,38 +356,36 @@ class PolicyVersionService:
             counts["consent_asks"] += len(asks)
 
     def _body(
-        self, notice: _Notice, changes: Sequence[Change], asks: Sequence[tuple[Purpose, str]]
+        self,
+        t: MailTexts,
+        notice: _Notice,
+        changes: Sequence[Change],
+        asks: Sequence[tuple[Purpose, str]],
     ) -> str:
         version = quote(notice.version, safe="")
         lines = [
-            "Hello,",
+            t("policy.hello"),
             "",
-            f"we are changing our privacy policy. The new version ({notice.version}) takes "
-            f"effect on {notice.effective_on:%d %B %Y}. These changes concern data we hold "
-            "about you:",
+            t("policy.intro", version=notice.version, date=t.date(notice.effective_on)),
             "",
             *(f"- {change.text}" for change in changes),
             "",
-            f"The new policy: {self.base_url}/policy/versions/{version}",
+            t("policy.new", link=f"{self.base_url}/policy/versions/{version}"),
         ]
         if notice.previous is not None:
-            lines.append(
-                f"Every change: {self.base_url}/policy/diff?"
-                f"from={quote(notice.previous, safe='')}&to={version}"
-            )
+            diff = f"from={quote(notice.previous, safe='')}&to={version}"
+            lines.append(t("policy.every", link=f"{self.base_url}/policy/diff?{diff}"))
         for purpose, url in asks:
             lines += [
                 "",
-                f"{purpose.name} needs your consent: we will not use your data for it unless "
-                "you agree to this:",
+                t("policy.ask", purpose=purpose.name),
                 f"  {consent_text(purpose)}",
-                f"To agree, open this link (it is yours alone): {url}",
-                "If you do not agree, do nothing: nothing else changes for you.",
+                t("policy.agree", link=url),
+                t("policy.silence"),
             ]
         lines += [
             "",
-            "You may object to a use of your data, withdraw a consent or have your data deleted "
-            f"at any time: {self.base_url}/privacy",
+            t("policy.rights", link=f"{self.base_url}/privacy"),
             "",
             notice.manifest.policy.controller.name,
         ]

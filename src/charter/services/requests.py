@@ -21,62 +21,50 @@ such as corrected values) is sealed under the request's own key, destroyed when 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import insert, select, update
 
-from charter.domain.clock import Clock
-from charter.domain.deadlines import (
-    RULES,
-    Deadlines,
-    can_extend,
-    deadlines,
-    extended,
-    reminders_due,
-    rule_for,
-)
-from charter.domain.errors import InvalidInput, InvalidValue, NotFound, Unauthorized
+from charter.domain.deadlines import deadlines, rule_for
+from charter.domain.errors import InvalidInput, InvalidValue
+from charter.domain.languages import primary
 from charter.domain.requests import (
-    OPEN,
     AttemptVerdict,
     ReceivedVia,
     RequestStatus,
     RequestType,
-    TransitionRefused,
-    VerificationPolicy,
     VerificationState,
     after_failure,
     may_attempt,
     transition,
 )
-from charter.manifest.models import Manifest
 from charter.services import request_messages as texts
 from charter.services.brands import require_brand
 from charter.services.credentials import refuse_credential_changes
 from charter.services.identify import hash_identities, locate
-from charter.services.outbox import Message, Outbox
+from charter.services.mail_language import texts_for
+from charter.services.request_decisions import RequestDecisions
+from charter.services.request_reading import RequestReading
+from charter.services.request_records import (
+    PERSON,
+    SYSTEM,
+    audit_actor,
+    digest,
+    record_event,
+    request_row,
+    request_texts,
+)
+from charter.services.rights_plan import check_changes
 from charter.services.values import printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
-from charter.storage.rows import row_by_id
-from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
-from charter.storage.tables import (
-    identities,
-    request_events,
-    request_packages,
-    request_steps,
-    rights_requests,
-)
+from charter.storage.tables import identities, rights_requests
 from charter.storage.vault import Vault
-
-PERSON = "person"
-SYSTEM = "charter"
 
 
 @dataclass(frozen=True)
@@ -103,71 +91,10 @@ class Verified:
     access_token: str
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: dt.datetime
-    kind: str
-    status: str
-    actor: str
-    note: str | None
-
-
-@dataclass(frozen=True)
-class StepView:
-    seq: int
-    system: str
-    target: str | None
-    action: str
-    status: str
-    attempts: int
-    error: str | None
-
-
-@dataclass(frozen=True)
-class RequestView:
-    id: str
-    type: str
-    brand: str
-    status: str
-    received_via: str
-    jurisdiction: str | None
-    deadline_rule: str
-    received_at: dt.datetime
-    due_at: dt.datetime
-    legal_due_at: dt.datetime
-    confirm_by: dt.datetime | None
-    extended: bool
-    closed_at: dt.datetime | None
-    outcome: dict[str, Any] | None
-    history: list[HistoryEntry]
-    steps: list[StepView]
-    overdue: bool
-    """Still open after its deadline: staff see these first."""
-
-
-def _digest(scope: str, secret: str) -> str:
-    return hashlib.sha256(f"{scope}:{secret}".encode()).hexdigest()
-
-
-class RequestService:
-    def __init__(
-        self,
-        manifest: Manifest,
-        store: Store,
-        clock: Clock,
-        outbox: Outbox,
-        public_base_url: str,
-        *,
-        verification: VerificationPolicy = VerificationPolicy(),
-        approval_required: frozenset[RequestType] = frozenset({RequestType.ERASURE}),
-    ) -> None:
-        self.manifest = manifest
-        self.store = store
-        self.clock = clock
-        self.outbox = outbox
-        self.base_url = public_base_url.rstrip("/")
-        self.verification = verification
-        self.approval_required = approval_required
+class RequestService(RequestReading, RequestDecisions):
+    """Rights requests (see the module docstring): intake and verification here; reading in
+    ``request_reading``, the team's decisions in ``request_decisions``, the shared records in
+    ``request_records``."""
 
     # -- intake -----------------------------------------------------------------------------
 
@@ -201,6 +128,7 @@ class RequestService:
             raise InvalidValue("details.push_to: an https:// address, for a portability request")
         if kind is RequestType.RECTIFICATION:
             refuse_credential_changes(self.manifest, new.details.get("changes"))
+            check_changes(self.manifest, new.details.get("changes"))
         region = self.manifest.policy.default_phone_region
         hashed = hash_identities(self.store.vault, new.identities, region)
         given_email = next(value for key, value in hashed if key.kind == "email")
@@ -228,6 +156,7 @@ class RequestService:
                     status=RequestStatus.AWAITING_VERIFICATION.value,
                     received_via=via.value,
                     jurisdiction=new.jurisdiction,
+                    language=primary(new.language),
                     deadline_rule=rule.key,
                     received_at=now,
                     confirm_by=due.confirm_by,
@@ -246,7 +175,7 @@ class RequestService:
                         "details",
                         {"details": dict(new.details), "identities": dict(new.identities)},
                     ),
-                    code_hash=_digest(request_id, code),
+                    code_hash=digest(request_id, code),
                     code_expires_at=now + self.verification.code_lifetime,
                     code_sent_at=now,
                     failed_attempts=0,
@@ -262,8 +191,16 @@ class RequestService:
                 actor,
                 f"via {via.value}",
             )
+            t = texts_for(
+                self.manifest,
+                connection,
+                brand=new.brand,
+                subject_id=subject_id,
+                requested=new.language,
+            )
             subject, body = texts.received(
                 self.manifest,
+                t,
                 new.brand,
                 kind,
                 request_id,
@@ -272,7 +209,7 @@ class RequestService:
                 due.due_at,
                 self.verification.code_lifetime,
             )
-            self._send(connection, request_id, contact, "request_received", subject, body, now)
+            self._send(connection, request_id, contact, "request_received", t, subject, body, now)
             record_event(
                 connection,
                 request_id,
@@ -390,21 +327,23 @@ class RequestService:
                 update(rights_requests)
                 .where(rights_requests.c.id == request_id)
                 .values(
-                    code_hash=_digest(request_id, code),
+                    code_hash=digest(request_id, code),
                     code_expires_at=now + self.verification.code_lifetime,
                     code_sent_at=now,
                 )
             )
             contact = self._contact(row)
+            t = request_texts(self.manifest, connection, row)
             subject, body = texts.code(
                 self.manifest,
+                t,
                 row.brand,
                 request_id,
                 code,
                 self._verify_link(request_id, code),
                 self.verification.code_lifetime,
             )
-            self._send(connection, request_id, contact, "verification_code", subject, body, now)
+            self._send(connection, request_id, contact, "verification_code", t, subject, body, now)
             record_event(
                 connection,
                 request_id,
@@ -440,7 +379,7 @@ class RequestService:
             if verdict is AttemptVerdict.EXPIRED:
                 raise InvalidInput("the code has expired: ask for a new one", code="code_expired")
             if verdict is AttemptVerdict.LOCKED or not secrets.compare_digest(
-                _digest(request_id, code.strip()), row.code_hash or ""
+                digest(request_id, code.strip()), row.code_hash or ""
             ):
                 failed = after_failure(state, now)
                 values: dict[str, Any] = {
@@ -469,14 +408,11 @@ class RequestService:
                         SYSTEM,
                         "five wrong verification codes",
                     )
+                    t = request_texts(self.manifest, connection, row)
                     subject, body = texts.rejected(
-                        self.manifest,
-                        row.brand,
-                        request_id,
-                        "the verification code was entered wrongly five times; "
-                        "you may send a new request",
+                        self.manifest, t, row.brand, request_id, t("request.rejected.wrong_codes")
                     )
-                    self._tell_rejected(connection, row, subject, body, now)
+                    self._tell_rejected(connection, row, t, subject, body, now)
                     append_audit(
                         connection,
                         at=now,
@@ -503,12 +439,14 @@ class RequestService:
                         status=status.value,
                         verified_at=now,
                         code_hash=None,
-                        token_hash=_digest("token", token),
+                        token_hash=digest("token", token),
                     )
                 )
                 record_event(connection, request_id, now, "verified", status, PERSON, None)
+                t = request_texts(self.manifest, connection, row)
                 subject, body = texts.verified(
                     self.manifest,
+                    t,
                     row.brand,
                     request_id,
                     self._status_link(request_id),
@@ -520,6 +458,7 @@ class RequestService:
                     request_id,
                     self._contact(row),
                     "request_verified",
+                    t,
                     subject,
                     body,
                     now,
@@ -536,355 +475,3 @@ class RequestService:
         if wrong is not None:
             raise wrong
         return Verified(status.value, token)
-
-    # -- reading ------------------------------------------------------------------------------
-
-    def authorise_person(self, request_id: str, token: str | None) -> None:
-        """The person's access token opens their own request only."""
-        if not token:
-            raise Unauthorized("the request's access token is required")
-        with self.store.read() as connection:
-            stored = connection.scalar(
-                select(rights_requests.c.token_hash).where(rights_requests.c.id == request_id)
-            )
-        if stored is None or not secrets.compare_digest(stored, _digest("token", token)):
-            raise Unauthorized("the access token does not open this request")
-
-    def view(self, request_id: str) -> RequestView:
-        with self.store.read() as connection:
-            row = request_row(connection, request_id)
-            history = [
-                HistoryEntry(utc(e.at), e.kind, e.status, e.actor, e.note)
-                for e in connection.execute(
-                    select(request_events)
-                    .where(request_events.c.request_id == request_id)
-                    .order_by(request_events.c.id)
-                )
-            ]
-            steps = [
-                StepView(s.seq, s.system, s.target, s.action, s.status, s.attempts, s.error)
-                for s in connection.execute(
-                    select(request_steps)
-                    .where(request_steps.c.request_id == request_id)
-                    .order_by(request_steps.c.seq)
-                )
-            ]
-        return RequestView(
-            id=row.id,
-            type=row.type,
-            brand=row.brand,
-            status=row.status,
-            received_via=row.received_via,
-            jurisdiction=row.jurisdiction,
-            deadline_rule=row.deadline_rule,
-            received_at=utc(row.received_at),
-            due_at=utc(row.due_at),
-            legal_due_at=utc(row.legal_due_at),
-            confirm_by=utc(row.confirm_by) if row.confirm_by else None,
-            extended=row.extended_at is not None,
-            closed_at=utc(row.closed_at) if row.closed_at else None,
-            outcome=row.outcome,
-            history=history,
-            steps=steps,
-            overdue=row.closed_at is None and utc(row.due_at) < self.clock(),
-        )
-
-    def brand_of(self, request_id: str) -> str:
-        with self.store.read() as connection:
-            brand = connection.scalar(
-                select(rights_requests.c.brand).where(rights_requests.c.id == request_id)
-            )
-        if brand is None:
-            raise NotFound(f"no request '{request_id}'", code="unknown_request")
-        return str(brand)
-
-    def package_expiry(self, request_id: str) -> dt.datetime | None:
-        """When the request's access package stops being downloadable, if it has one now."""
-        with self.store.read() as connection:
-            expires = connection.scalar(
-                select(request_packages.c.expires_at).where(
-                    request_packages.c.request_id == request_id
-                )
-            )
-        if expires is None or utc(expires) <= self.clock():
-            return None
-        return utc(expires)
-
-    def package(self, request_id: str) -> bytes:
-        """The access package (zip), while its link has not expired."""
-        with self.store.read() as connection:
-            row = request_row(connection, request_id)
-            found = connection.execute(
-                select(request_packages).where(request_packages.c.request_id == request_id)
-            ).first()
-        if found is None or utc(found.expires_at) <= self.clock() or row.key_wrapped is None:
-            raise NotFound("this request has no package to download (now)", code="no_package")
-        data_key = request_key(self.store.vault, row)
-        return Vault.open_bytes(data_key, request_id, "package", bytes(found.package_sealed))
-
-    def queue(
-        self, *, include_closed: bool = False, overdue_only: bool = False
-    ) -> list[RequestView]:
-        """Requests by days left, overdue first (the staff's work list); ``overdue_only``:
-        the open requests past their deadline."""
-        with self.store.read() as connection:
-            query = select(rights_requests.c.id).order_by(
-                rights_requests.c.due_at, rights_requests.c.id
-            )
-            if not include_closed or overdue_only:
-                query = query.where(rights_requests.c.status.in_([s.value for s in OPEN]))
-            if overdue_only:
-                query = query.where(rights_requests.c.due_at < self.clock())
-            ids = list(connection.scalars(query))
-        return [self.view(request_id) for request_id in ids]
-
-    def remind(self) -> int:
-        """Remind the privacy team of open requests due in 7, 3 and 1 days (one message per
-        request and moment; after downtime only the most urgent goes). Returns how many."""
-        now = self.clock()
-        team = self.manifest.policy.dpo or self.manifest.policy.controller
-        sent = 0
-        with self.store.write() as connection:
-            rows = connection.execute(
-                select(
-                    rights_requests.c.id,
-                    rights_requests.c.type,
-                    rights_requests.c.status,
-                    rights_requests.c.due_at,
-                    rights_requests.c.reminders_sent,
-                ).where(rights_requests.c.status.in_([s.value for s in OPEN]))
-            ).all()
-            for row in rows:
-                due = reminders_due(utc(row.due_at), now, frozenset(row.reminders_sent or ()))
-                if not due:
-                    continue
-                days = due[-1]
-                subject, body = texts.reminder(row.id, row.type, utc(row.due_at), days)
-                self.outbox.enqueue(
-                    connection,
-                    Message(
-                        to=team.email,
-                        subject=subject,
-                        body=body,
-                        kind="staff_reminder",
-                        sender=self.manifest.policy.controller.email,
-                        request_id=row.id,
-                    ),
-                    now,
-                )
-                connection.execute(
-                    update(rights_requests)
-                    .where(rights_requests.c.id == row.id)
-                    .values(reminders_sent=sorted({*(row.reminders_sent or ()), *due}))
-                )
-                record_event(
-                    connection,
-                    row.id,
-                    now,
-                    "reminder",
-                    RequestStatus(row.status),
-                    SYSTEM,
-                    f"due in {days} day{'s' if days > 1 else ''}",
-                )
-                sent += 1
-        return sent
-
-    # -- the privacy team's decisions -----------------------------------------------------------
-
-    def approve(self, request_id: str, actor: str) -> str:
-        return self._move(request_id, "approve", actor, None)
-
-    def reject(self, request_id: str, actor: str, reasons: str) -> str:
-        """Refuse (Art. 12(4)): the person is told why and that they may complain."""
-        if not reasons.strip():
-            raise InvalidValue("reasons: the person must be told why (GDPR Art. 12(4))")
-        return self._move(request_id, "reject", actor, printable(reasons.strip(), "reasons"))
-
-    def extend(self, request_id: str, actor: str, reasons: str) -> dt.datetime:
-        """Extend once, telling the person why before the first deadline (Art. 12(3))."""
-        if not reasons.strip():
-            raise InvalidValue("reasons: the person must be told why the answer takes longer")
-        printable(reasons, "reasons")
-        now = self.clock()
-        with self.store.write() as connection:
-            row = request_row(connection, request_id, for_update=True)
-            self._allowed(RequestStatus(row.status), "extend")
-            rule = RULES[row.deadline_rule]
-            current = Deadlines(
-                row.deadline_rule,
-                utc(row.legal_due_at),
-                utc(row.due_at),
-                utc(row.confirm_by) if row.confirm_by else None,
-            )
-            refused = can_extend(rule, current, now, extended=row.extended_at is not None)
-            if refused:
-                raise InvalidInput(refused, code="extension_refused")
-            later = extended(rule, current)
-            connection.execute(
-                update(rights_requests)
-                .where(rights_requests.c.id == request_id)
-                .values(
-                    legal_due_at=later.legal_due_at,
-                    due_at=later.due_at,
-                    extended_at=now,
-                    reminders_sent=[],
-                )
-            )
-            record_event(
-                connection,
-                request_id,
-                now,
-                "extended",
-                RequestStatus(row.status),
-                actor,
-                reasons.strip(),
-            )
-            subject, body = texts.extended(
-                self.manifest, row.brand, request_id, later.due_at, reasons.strip()
-            )
-            self._send(
-                connection, request_id, self._contact(row), "request_extended", subject, body, now
-            )
-            append_audit(
-                connection,
-                at=now,
-                actor=audit_actor(actor),
-                action="request.extended",
-                target=request_id,
-                details={"due_at": later.due_at},
-            )
-        self.outbox.deliver()
-        return later.due_at
-
-    def _move(self, request_id: str, action: str, actor: str, reasons: str | None) -> str:
-        now = self.clock()
-        with self.store.write() as connection:
-            row = request_row(connection, request_id, for_update=True)
-            status = self._allowed(RequestStatus(row.status), action)
-            values: dict[str, Any] = {"status": status.value}
-            if status is RequestStatus.REJECTED:
-                values["closed_at"] = now
-            connection.execute(
-                update(rights_requests).where(rights_requests.c.id == request_id).values(**values)
-            )
-            done = action + ("d" if action.endswith("e") else "ed")
-            record_event(connection, request_id, now, done, status, actor, reasons)
-            if status is RequestStatus.REJECTED:
-                subject, body = texts.rejected(self.manifest, row.brand, request_id, reasons or "")
-                self._tell_rejected(connection, row, subject, body, now)
-            append_audit(
-                connection,
-                at=now,
-                actor=audit_actor(actor),
-                action=f"request.{done}",
-                target=request_id,
-                details={"status": status.value},
-            )
-        self.outbox.deliver()
-        return status.value
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _allowed(status: RequestStatus, action: str) -> RequestStatus:
-        try:
-            return transition(status, action)
-        except TransitionRefused as refused:
-            raise InvalidInput(str(refused), code="not_allowed_now") from None
-
-    def _contact(self, row: Any) -> str:
-        if row.key_wrapped is None or row.contact_sealed is None:
-            raise InvalidInput("this request's contact was erased", code="contact_erased")
-        return str(
-            Vault.open(
-                request_key(self.store.vault, row), row.id, "contact", bytes(row.contact_sealed)
-            )
-        )
-
-    def _send(
-        self,
-        connection: Connection,
-        request_id: str,
-        to: str,
-        kind: str,
-        subject: str,
-        body: str,
-        now: dt.datetime,
-    ) -> None:
-        self.outbox.enqueue(
-            connection,
-            Message(
-                to=to,
-                subject=subject,
-                body=body,
-                kind=kind,
-                sender=self.manifest.policy.controller.email,
-                request_id=request_id,
-            ),
-            now,
-        )
-
-    def _tell_rejected(
-        self, connection: Connection, row: Any, subject: str, body: str, now: dt.datetime
-    ) -> None:
-        """Queue the refusal to the person, then destroy what made the request readable."""
-        self._send(connection, row.id, self._contact(row), "request_rejected", subject, body, now)
-        shred(connection, row.id)
-
-    def _verify_link(self, request_id: str, code: str) -> str:
-        return f"{self.base_url}/privacy/verify?request={request_id}&code={code}"
-
-    def _status_link(self, request_id: str) -> str:
-        return f"{self.base_url}/privacy/requests/{request_id}"
-
-
-def shred(connection: Connection, request_id: str) -> None:
-    """Destroy what made a closed request readable (its key, contact, details, step results):
-    only keyed hashes, the history and the outcome remain (kept at least 24 months)."""
-    connection.execute(
-        update(rights_requests)
-        .where(rights_requests.c.id == request_id)
-        .values(key_wrapped=None, contact_sealed=None, details_sealed=None, code_hash=None)
-    )
-    connection.execute(
-        update(request_steps)
-        .where(request_steps.c.request_id == request_id)
-        .values(result_sealed=None)
-    )
-
-
-def record_event(
-    connection: Connection,
-    request_id: str,
-    now: dt.datetime,
-    kind: str,
-    status: RequestStatus,
-    actor: str,
-    note: str | None,
-) -> None:
-    """One line of a request's history (no personal data: staff reasons aside)."""
-    connection.execute(
-        insert(request_events).values(
-            request_id=request_id, at=now, kind=kind, status=status.value, actor=actor, note=note
-        )
-    )
-
-
-def audit_actor(actor: str) -> str:
-    """A request history's actor as the audit log names it (Charter itself is ``system``)."""
-    return "system" if actor == SYSTEM else actor
-
-
-def request_row(connection: Connection, request_id: str, *, for_update: bool = False) -> Any:
-    """A request's row (locked on PostgreSQL with ``for_update``); ``NotFound`` otherwise."""
-    row = row_by_id(connection, rights_requests, request_id, for_update=for_update)
-    if row is None:
-        raise NotFound(f"no request '{request_id}'", code="unknown_request")
-    return row
-
-
-def request_key(vault: Vault, row: Any) -> bytes:
-    """The key a request's contact, details, step results and package are sealed under."""
-    if row.key_wrapped is None:
-        raise InvalidInput("this request's key was destroyed", code="request_closed")
-    return vault.unwrap(row.id, bytes(row.key_wrapped))

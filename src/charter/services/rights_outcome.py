@@ -18,10 +18,18 @@ from sqlalchemy import Connection, or_, select, update
 from charter.domain.requests import RequestStatus, RequestType, transition
 from charter.manifest.models import IdentityKind, Manifest
 from charter.services import request_messages as texts
+from charter.services.mail_language import content_language
+from charter.services.mail_texts import MailTexts
 from charter.services.outbox import Message, Outbox
 from charter.services.own_data import CHARTER
 from charter.services.publication import PUBLICATION
-from charter.services.requests import record_event, request_key, request_row, shred
+from charter.services.request_records import (
+    record_event,
+    request_key,
+    request_row,
+    request_texts,
+    shred,
+)
 from charter.services.rights_steps import open_field
 from charter.services.values import normalise_identity
 from charter.storage.audit import append_audit
@@ -76,8 +84,9 @@ def finish(
         link = None
         if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
             link = f"{base_url}/privacy/requests/{request_id}"
+        t = request_texts(manifest, connection, row)
         subject, body = texts.completed(
-            manifest, row.brand, request_id, _summary(kind, outcome), link
+            manifest, t, row.brand, request_id, _summary(t, outcome), link
         )
         outbox.enqueue(
             connection,
@@ -88,6 +97,7 @@ def finish(
                 kind="request_completed",
                 sender=manifest.policy.controller.email,
                 request_id=request_id,
+                headers=content_language(t),
             ),
             now,
         )
@@ -142,11 +152,13 @@ def _erased(
     return {kind: sorted(values) for kind, values in found.items()}
 
 
-def _summary(kind: RequestType, outcome: Mapping[str, Any]) -> str:
+def _summary(t: MailTexts, outcome: Mapping[str, Any]) -> str:
+    """What was done, step by step, in the mail's language; the steps' own facts (counts,
+    actions, tables) keep their technical names."""
     lines = []
     for step in outcome["steps"]:
         where = (
-            "our records"
+            t("request.summary.our_records")
             if step["system"] == CHARTER
             else f"{step['system']}{'.' + step['target'] if step.get('target') else ''}"
         )
@@ -155,16 +167,32 @@ def _summary(kind: RequestType, outcome: Mapping[str, Any]) -> str:
             for k, v in step.items()
             if k not in ("system", "target", "action") and not isinstance(v, (list, dict))
         )
-        lines.append(f"- {step['action']} in {where}" + (f" ({facts})" if facts else ""))
+        lines.append(
+            t(
+                "request.summary.step",
+                action=step["action"],
+                where=where,
+                facts=f" ({facts})" if facts else "",
+            )
+        )
         for kept in step.get("kept", []) or []:
             lines.append(
-                f"  kept: {kept['category']} under {kept['hold']} until {kept['until']}"
-                f" ({kept['law']})"
+                t(
+                    "request.summary.kept",
+                    category=kept["category"],
+                    hold=kept["hold"],
+                    until=kept["until"],
+                    law=kept["law"],
+                )
             )
         for table in step.get("tables", []) or []:
             if table.get("hold"):
                 lines.append(
-                    f"  kept in {table['table']}: {', '.join(table['columns_kept'])}"
-                    f" under {table['hold']}"
+                    t(
+                        "request.summary.kept_in",
+                        table=table["table"],
+                        columns=", ".join(table["columns_kept"]),
+                        hold=table["hold"],
+                    )
                 )
-    return "What we did:\n" + "\n".join(lines)
+    return t("request.summary.heading") + "\n" + "\n".join(lines)

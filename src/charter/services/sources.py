@@ -15,6 +15,9 @@ Obtained From Other Sources").
   overdue. A person of whom no e-mail is known cannot be told by mail: the receipt is recorded
   *undeliverable* (lint rule ``art14_reachable`` keeps touchpoints that receive from partners
   not exempt collecting an e-mail).
+- **The language** of the notice: the person's latest recorded one (a consent given through a
+  French banner), else the brand's, else English, among those offered
+  (``charter.domain.languages``); the manifest's names and descriptions go as written.
 - **The access report** names each source: partner, agreement, when received, and when the
   person was told (or the exemption).
 
@@ -43,10 +46,10 @@ from charter.domain.notices_rules import (
     check_source,
     overdue,
 )
-from charter.manifest.models import IDENTITY_CATEGORIES, CountedFrom, Manifest, Touchpoint
-from charter.manifest.wording import BASIS_TEXT
+from charter.manifest.models import IDENTITY_CATEGORIES, Manifest, Touchpoint
+from charter.services.mail_language import content_language, recorded_languages, texts_for
+from charter.services.mail_texts import MailTexts
 from charter.services.outbox import Message, Outbox
-from charter.services.package import duration_in_words
 from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
@@ -197,6 +200,7 @@ class SourceNotices:
             ]
             late = overdue(pending, now)
             repo = SubjectRepository(connection, self.store.vault)
+            languages = recorded_languages(connection, sorted({r.subject_id for r in rows}))
             by_id = {r.id: r for r in rows}
             mails = covered = lost = 0
             for batch in batches(pending):
@@ -211,16 +215,23 @@ class SourceNotices:
                     )
                     lost += len(ids)
                     continue
+                t = texts_for(
+                    self.manifest,
+                    None,
+                    brand=batch.brand,
+                    recorded=languages.get(batch.subject_id),
+                )
                 outbox_id = self.outbox.enqueue(
                     connection,
                     Message(
                         to=str(email),
-                        subject=self._subject(batch),
+                        subject=self._subject(t, batch),
                         body=self._body(
-                            connection, batch, [by_id[i] for i in ids], {k for k, _ in held}
+                            t, connection, batch, [by_id[i] for i in ids], {k for k, _ in held}
                         ),
                         kind=KIND,
                         sender=self.manifest.policy.controller.email,
+                        headers=content_language(t),
                     ),
                     now,
                 )
@@ -242,20 +253,21 @@ class SourceNotices:
             self.outbox.deliver()
         return report
 
-    def _partner_names(self, batch: NoticeBatch) -> str:
+    def _partner_names(self, t: MailTexts, batch: NoticeBatch) -> str:
         names = [
             self.manifest.partners[p].name if p in self.manifest.partners else p
             for p in batch.partners
         ]
-        return " and ".join(names) if len(names) < 3 else ", ".join(names)
+        return t.join(names) if len(names) < 3 else t("list.separator").join(names)
 
-    def _subject(self, batch: NoticeBatch) -> str:
+    def _subject(self, t: MailTexts, batch: NoticeBatch) -> str:
         found = self.manifest.brands.get(batch.brand)
         brand = found.name if found else batch.brand
-        return f"{brand}: data about you we received from {self._partner_names(batch)}"
+        return t("source.subject", brand=brand, partners=self._partner_names(t, batch))
 
     def _body(
         self,
+        t: MailTexts,
         connection: Connection,
         batch: NoticeBatch,
         rows: Sequence[Any],
@@ -288,23 +300,24 @@ class SourceNotices:
         received = []
         for r in rows:
             partner = m.partners[r.partner].name if r.partner in m.partners else r.partner
-            under = f", under agreement {r.agreement}" if r.agreement else ""
-            received.append(f"- from {partner}{under}, on {utc(r.received_at):%d %B %Y}")
+            under = t("source.agreement", agreement=r.agreement) if r.agreement else ""
+            received.append(
+                t("source.from", partner=partner, agreement=under, date=t.date(utc(r.received_at)))
+            )
         lines = [
-            "Hello,",
+            t("source.hello"),
             "",
-            f"{controller.name} ({brand}), {controller.address}, received personal data about "
-            "you from others. The law asks us to tell you what we do with it (GDPR Art. 14).",
+            t("source.intro", controller=controller.name, brand=brand, address=controller.address),
             "",
-            "Where it came from:",
+            t("source.where"),
             *received,
             "",
-            "What we received:",
+            t("source.what"),
             *(f"- {self._category(c)}" for c in sorted(categories)),
             "",
-            "Why we use it, and on what legal basis:",
+            t("source.why"),
             *(
-                f"- {m.purposes[p].name}: {BASIS_TEXT[m.purposes[p].legal_basis]}"
+                f"- {m.purposes[p].name}: {t(f'source.basis.{m.purposes[p].legal_basis.value}')}"
                 for p in purposes
                 if overlaps(m.purposes[p].categories)
             ),
@@ -314,9 +327,9 @@ class SourceNotices:
             for r in m.recipients.values()
             if set(r.purposes) & set(purposes) and overlaps(r.categories)
         ]
-        lines += ["", "Who receives it:"]
-        lines += [f"- {name}" for name in recipients] or ["- Nobody outside our company."]
-        lines += ["", "How long we keep it:"]
+        lines += ["", t("source.who")]
+        lines += [f"- {name}" for name in recipients] or [t("source.nobody")]
+        lines += ["", t("source.how_long")]
         for rule in m.retention.rules:
             applies = overlaps(rule.categories) or any(
                 t in rule.touchpoints for t in dict.fromkeys(r.touchpoint for r in rows)
@@ -324,23 +337,21 @@ class SourceNotices:
             if not applies:
                 continue
             if rule.period:
-                collected = rule.counted_from is CountedFrom.COLLECTION
-                start = "receipt" if collected else "your last activity"
-                keep = (
-                    f"{duration_in_words(str(rule.period))} after {start}, "
-                    f"then {rule.action.value}d"
+                keep = t(
+                    "source.keep",
+                    period=t.duration(str(rule.period)),
+                    start=t(f"source.start.{rule.counted_from.value}"),
+                    action=t(f"source.action.{rule.action.value}"),
                 )
             else:
-                keep = (rule.criteria or "as long as the purpose requires").rstrip(".")
+                keep = (rule.criteria or t("source.as_long")).rstrip(".")
             lines.append(f"- {rule.description or rule.key.replace('_', ' ')}: {keep}")
         lines += [
             "",
-            "You may ask for a copy of your data, have it corrected or erased, restrict or "
-            "object to its use and withdraw any consent, and you may complain to a data "
-            f"protection supervisory authority: {self.base_url}/privacy",
-            f"Our privacy policy: {self.base_url}/policy",
+            t("source.rights", link=f"{self.base_url}/privacy"),
+            t("source.policy", link=f"{self.base_url}/policy"),
             "",
-            f"{controller.name} privacy team",
+            t("sign_off", controller=controller.name),
             controller.email,
         ]
         return "\n".join(lines) + "\n"

@@ -203,6 +203,8 @@ rights_requests = Table(
     Column("status", String(32), nullable=False),
     Column("received_via", String(32), nullable=False),
     Column("jurisdiction", String(16)),
+    # The language the request was filed in, as given: its mails' (charter.domain.languages).
+    Column("language", String(16)),
     Column("deadline_rule", String(16), nullable=False),
     Column("received_at", Timestamp, nullable=False),
     Column("confirm_by", Timestamp),
@@ -779,6 +781,10 @@ contest_transfers = Table(
     Column("recipient", String(64), nullable=False),
     Column("disclosure_id", String(36), ForeignKey("disclosures.id", ondelete="SET NULL")),
     Column("passed_at", Timestamp, nullable=False),
+    # The transfer this entry went in: the entries one call passed share it.
+    Column("transfer_id", String(36), nullable=False),
     Index(None, "touchpoint", "brand"),
+    Index(None, "touchpoint", "transfer_id"),
 )
-"""The entries of a sponsored contest passed to its sponsor; see ``charter.services.contests``."""
+"""The entries of a sponsored contest passed to its sponsor; see
+``charter.services.sponsor_transfers``."""

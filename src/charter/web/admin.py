@@ -35,7 +35,7 @@ from charter.domain.permissions import Permission, allowed
 from charter.domain.requests import OPEN, RequestStatus
 from charter.facade import Charter
 from charter.manifest.ropa import processing_records
-from charter.services.requests import RequestView
+from charter.services.request_reading import RequestView
 from charter.services.staff import SESSION_LIFETIME, StaffSession
 from charter.web.charts import bars, rate_groups
 from charter.web.pages import charter_of, environment, sentence

@@ -21,7 +21,8 @@ from charter.domain.breaches import Exemption, Risk
 from charter.domain.permissions import Permission
 from charter.facade import Charter
 from charter.services.breach_notices import system_name
-from charter.services.breaches import BreachView, NewBreach
+from charter.services.breach_records import BreachView
+from charter.services.breaches import NewBreach
 from charter.services.tokens import Caller
 
 router = APIRouter(prefix="/v1", tags=["breaches"])
@@ -389,9 +390,14 @@ def notify_authority(
 def people_notice(
     breach_id: str = BreachId,
     brand: str | None = Query(default=None, max_length=64),
+    language: str | None = Query(
+        default=None,
+        max_length=16,
+        description="The draft in this language if Charter offers it, else in the brand's",
+    ),
     charter: Charter = Depends(get_charter),
 ) -> PlainTextResponse:
-    subject, body = charter.breaches.people_notice(breach_id, brand)
+    subject, body = charter.breaches.people_notice(breach_id, brand, language)
     return PlainTextResponse(f"Subject: {subject}\n\n{body}")
 
 

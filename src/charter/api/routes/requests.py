@@ -15,11 +15,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
 from charter.api.auth import get_charter, require, staff_or_person
+from charter.api.routes import gpc
 from charter.api.schemas import Body, ErrorOut
 from charter.domain.permissions import Permission
 from charter.domain.requests import ReceivedVia, RequestType
 from charter.facade import Charter
-from charter.services.requests import NewRequest, RequestView
+from charter.services.request_reading import RequestView
+from charter.services.requests import NewRequest
 from charter.services.tokens import Caller
 from charter.web.pages import package_download
 from charter.web.ratelimit import hit_identity, limited
@@ -188,6 +190,9 @@ def verify(
 ) -> VerifiedOut:
     hit_identity(request, "request_verify", "request", request_id)
     verified = charter.requests.verify(request_id, body.code)
+    if gpc.signalled(request):
+        # The person proved who they are from a browser sending the signal: their opt-out.
+        charter.preferences.opt_out_for_request(request_id)
     _wake(request)
     return VerifiedOut(status=verified.status, access_token=verified.access_token)
 
