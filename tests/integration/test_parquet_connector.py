@@ -6,6 +6,7 @@ file whole (old or new) and the next run finishes the job."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import threading
@@ -29,7 +30,7 @@ from charter.connectors.parquet import (
     lake_root,
 )
 from charter.connectors.sql import MASK
-from charter.domain.errors import InvalidInput
+from charter.domain.errors import InvalidInput, InvalidValue
 from charter.domain.lake import bucket_of
 from charter.manifest.models import System
 
@@ -394,3 +395,138 @@ def test_erasures_of_one_lake_wait_for_each_other(tmp_path: Path) -> None:
     worker.join(timeout=30)
     assert finished.is_set()
     assert not [r for r in all_rows(tmp_path) if r["event_id"] in alice]
+
+
+# ---- rectification (Art. 16) --------------------------------------------------------------------
+
+CORRECTED = {"page_url": "https://akkord.example/corrected", "ip_address": "198.51.100.7"}
+
+
+def lake_by_duckdb(root: Path) -> dict[str, dict[str, Any]]:
+    """Every row of the lake read as DuckDB reads it, by event id."""
+    with duckdb.connect() as db:
+        table = db.sql(
+            "SELECT * FROM read_parquet(?, hive_partitioning=false)",
+            params=[[str(p) for p in visible_files(root)]],
+        ).to_arrow_table()
+    return {row["event_id"]: row for row in table.to_pylist()}
+
+
+def test_rectify_corrects_the_persons_rows_only_and_rewrites_only_their_files(
+    tmp_path: Path, engine: LakeEngine
+) -> None:
+    alice = build_lake(tmp_path)
+    before = lake_by_duckdb(tmp_path)
+    holding = files_holding(tmp_path, alice)
+    old = stamps(tmp_path)
+    done = connect(tmp_path, engine).rectify(ALICE, {"page_views": CORRECTED})
+    after = lake_by_duckdb(tmp_path)
+    assert set(after) == set(before)  # no row added or lost
+    for event_id, row in after.items():
+        if event_id in alice:
+            assert row == {**before[event_id], **CORRECTED}
+        else:
+            assert row == before[event_id]  # everyone else's rows, every value as it was
+    # the old and new values, for the request's sealed history
+    assert sorted(r.key for r in done) == sorted(alice)
+    first = next(r for r in done if r.key == min(alice))
+    assert first.table == "page_views"
+    assert first.old == {c: before[first.key][c] for c in CORRECTED}
+    assert first.new == CORRECTED
+    new = stamps(tmp_path)
+    assert set(new) == set(old)  # every file still there
+    for path, stamp in old.items():
+        assert (new[path] != stamp) is (path in holding)
+    for path in holding:
+        schema = pq.read_schema(path)
+        assert [(f.name, f.type) for f in schema] == [(f.name, f.type) for f in SCHEMA]
+        assert pq.read_metadata(path).num_rows == len(pq.read_table(path))
+    assert leftovers(tmp_path) == []
+    # again: nothing differs any more, nothing is rewritten
+    assert connect(tmp_path, engine).rectify(ALICE, {"page_views": CORRECTED}) == []
+    assert stamps(tmp_path) == new
+
+
+def rectifiable_system() -> System:
+    system = lake_system(deletes=False)
+    system.tables["page_views"].columns["occurred_at"] = system.tables["page_views"].columns[
+        "page_url"
+    ]
+    return system
+
+
+def test_new_values_take_the_columns_type_or_nothing_changes(
+    tmp_path: Path, engine: LakeEngine
+) -> None:
+    alice = build_lake(tmp_path)
+    connector = ParquetConnector("events", rectifiable_system(), tmp_path, engine, {})
+    old = stamps(tmp_path)
+    for columns in ({"page_url": 42}, {"occurred_at": "not a time"}, {"occurred_at": 7}):
+        with pytest.raises(InvalidValue) as refused:
+            connector.rectify(ALICE, {"page_views": columns})
+        [name] = columns
+        assert f"'{name}'" in refused.value.message
+        assert str(columns[name]) not in refused.value.message  # never the value
+    assert stamps(tmp_path) == old
+    for columns, why in (
+        ({"cookie_id": "ck-new"}, "cannot be corrected"),  # it says the row's bucket
+        ({"browser": "Lynx"}, "cannot be corrected"),  # not declared
+    ):
+        with pytest.raises(InvalidInput, match=why):
+            connector.rectify(ALICE, {"page_views": columns})
+    with pytest.raises(InvalidInput, match="not declared"):
+        connector.rectify(ALICE, {"clicks": {"page_url": "x"}})
+    assert stamps(tmp_path) == old
+    # a time given as ISO 8601 text is cast to the column's timestamp
+    moved = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)
+    done = connector.rectify(ALICE, {"page_views": {"occurred_at": "2026-03-09T12:00:00Z"}})
+    assert len(done) == len(alice) and done[0].new == {"occurred_at": moved.isoformat()}
+    after = lake_by_duckdb(tmp_path)
+    assert {after[e]["occurred_at"] for e in alice} == {moved}
+
+
+def test_a_failed_rectify_leaves_the_lake_as_it_was(tmp_path: Path, engine: LakeEngine) -> None:
+    alice = build_lake(tmp_path)
+    before = stamps(tmp_path)
+    rows = lake_by_duckdb(tmp_path)
+    failing = ParquetConnector(
+        "events", lake_system(deletes=False), tmp_path, FailingEngine(engine), {}
+    )
+    with pytest.raises(parquet_module.SystemUnavailable, match="OSError from the"):
+        failing.rectify(ALICE, {"page_views": CORRECTED})
+    assert stamps(tmp_path) == before
+    assert lake_by_duckdb(tmp_path) == rows
+    assert leftovers(tmp_path) == []
+    assert len(connect(tmp_path, engine).rectify(ALICE, {"page_views": CORRECTED})) == len(alice)
+
+
+def test_a_crash_mid_rectify_leaves_each_file_whole_and_a_rerun_finishes(
+    tmp_path: Path, engine: LakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = build_lake(tmp_path)
+    before = lake_by_duckdb(tmp_path)
+    replaced: list[str] = []
+    install = parquet_module._install
+
+    def install_then_die(temporary: str, original: str) -> None:
+        if replaced:  # the process dies before the second file is renamed into place
+            raise KeyboardInterrupt
+        install(temporary, original)
+        replaced.append(original)
+
+    monkeypatch.setattr(parquet_module, "_install", install_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        connect(tmp_path, engine).rectify(ALICE, {"page_views": CORRECTED})
+    monkeypatch.setattr(parquet_module, "_install", install)
+    assert leftovers(tmp_path) == []
+    middle = lake_by_duckdb(tmp_path)
+    assert set(middle) == set(before)
+    done = {r["event_id"] for r in pq.read_table(replaced[0]).to_pylist()} & alice
+    assert done and all(middle[e]["page_url"] == CORRECTED["page_url"] for e in done)
+    assert all(middle[e] == before[e] for e in set(before) - done)
+    # the step runs again and corrects the rest only
+    again = connect(tmp_path, engine).rectify(ALICE, {"page_views": CORRECTED})
+    assert {r.key for r in again} == alice - done
+    after = lake_by_duckdb(tmp_path)
+    assert all(after[e] == {**before[e], **CORRECTED} for e in alice)
+    assert all(after[e] == before[e] for e in set(before) - alice)

@@ -114,3 +114,36 @@ def test_nothing_is_sent_without_the_url_or_the_named_secret(
         forum.erase("req-5", PERSON)
     assert refused.value.code == "system_unset"
     assert https_endpoint["bodies"] == []
+
+
+def test_rectify_posts_the_signed_changes_and_keeps_only_counts(
+    forum: WebhookConnector, https_endpoint: dict[str, Any]
+) -> None:
+    https_endpoint["status"] = 200
+    https_endpoint["answer"] = json.dumps(
+        {"profile": 1, "old": {"display_name": "DJ Exampel"}, "posts": 9}
+    ).encode()
+    changes = {"profile": {"display_name": "DJ Example", "location": "Kiel"}}
+    summary = forum.rectify("req-6", PERSON, changes)
+    assert summary == {"via": "webhook", "rows": 1, "rows_per_table": {"profile": 1}}
+    [raw] = https_endpoint["bodies"]
+    assert json.loads(raw) == {
+        "request_id": "req-6",
+        "action": "rectify",
+        "identities": {"account_id": ["acct-7"], "email": ["dev@example.org"]},
+        "changes": {"profile": {"display_name": "DJ Example", "location": "Kiel"}},
+    }
+    headers = https_endpoint["headers"][0]
+    expected = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    assert headers["Charter-Signature"] == f"sha256={expected}"
+    assert headers["Charter-Request"] == "req-6"
+
+
+def test_a_refused_rectify_fails_the_step_to_retry_later(
+    forum: WebhookConnector, https_endpoint: dict[str, Any]
+) -> None:
+    https_endpoint["status"] = 500
+    with pytest.raises(DeliveryFailed, match="answered 500"):
+        forum.rectify("req-7", PERSON, {"profile": {"location": "Kiel"}})
+    https_endpoint["status"] = 204  # done, and no counts said
+    assert forum.rectify("req-7", PERSON, {"profile": {"location": "Kiel"}}) == {"via": "webhook"}

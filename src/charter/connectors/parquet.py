@@ -1,4 +1,4 @@
-"""The Parquet connector: rights requests reaching a data lake of Parquet files (GDPR Art. 15, 17).
+"""The Parquet connector: rights requests reaching a data lake of Parquet files (GDPR Art. 15-17).
 
 A ``parquet`` system is a directory (its ``connection_env`` holds a path or a ``file://`` URL)
 with one folder per declared table, laid out as ``charter.domain.lake`` says:
@@ -24,6 +24,14 @@ the dataset stays readable and complete, and the step, kept pending by the right
 again until it is done; a second run finds nothing more to change (idempotent). Temporary files
 are removed when a rewrite fails; those a killed process left behind (older than an hour) are
 removed by the next erasure in their folder.
+
+Correcting (Art. 16). ``rectify`` sets the named declared columns to their new values in the
+person's rows, through the same rewrite: only the files holding a row of theirs whose value
+differs are rewritten, the other rows and the row count of every file stay as they were, and a
+second run changes nothing. A new value must fit the column's type in the files (text in a
+string column; a number, a time or a boolean cast exactly), or the step fails naming the column
+(``InvalidValue``), nothing changed. The old and new values come back as ``Rectified`` rows (the
+SQL connector's), sealed by the rights runner; they are never logged.
 
 Engines. The queries and rewrites run on a ``LakeEngine``: DuckDB in this process (the default)
 or Apache Spark (``charter.connectors.spark``) when ``CHARTER_LAKE_ENGINE=spark``; both give the
@@ -53,13 +61,14 @@ from charter.connectors.sql import (
     MASK,
     ConnectorError,
     Identities,
+    Rectified,
     SchemaMismatch,
     SystemUnavailable,
     TableRows,
     _json_safe,
 )
 from charter.domain.categories import covered_by_any
-from charter.domain.errors import InvalidInput, ManifestError
+from charter.domain.errors import InvalidInput, InvalidValue, ManifestError
 from charter.domain.lake import bucket_of, is_hidden
 from charter.manifest.models import ConnectorKind, ErasureAction, IdentityKind, LegalHold, System
 
@@ -92,11 +101,11 @@ class Tally:
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
-    """What erasing does to a person's rows: drop them, or set ``values`` (column to the null
-    or the mask) in them."""
+    """What a rewrite does to a person's rows: drop them, or set ``values`` in them (column to
+    the null or the mask of an erasure, or to the new value of a correction)."""
 
     deletes: bool
-    values: Mapping[str, str | None]
+    values: Mapping[str, Any]
 
 
 class LakeEngine(Protocol):
@@ -178,7 +187,8 @@ def engine_from_env() -> LakeEngine:
 
 
 class ParquetConnector:
-    """Access (Art. 15) and erasure (Art. 17) in a lake of Parquet files."""
+    """Access (Art. 15), rectification (Art. 16) and erasure (Art. 17) in a lake of Parquet
+    files."""
 
     def __init__(
         self,
@@ -247,7 +257,99 @@ class ParquetConnector:
         with _locked(self.root / LOCK_FILE):
             return [self._erase_table(table, identities) for table in self.tables()]
 
+    def rectify(
+        self, identities: Identities, changes: Mapping[str, Mapping[str, Any]]
+    ) -> list[Rectified]:
+        """Correct the person's rows (Art. 16): ``changes`` maps a table to {column: new value}
+        (see the module docstring). Only declared columns may change, never the bucketed cookie
+        id column (the row would sit in another's bucket); the lake's lock is held throughout, as
+        for an erasure."""
+        for table, columns in changes.items():
+            spec = self.system.tables.get(table)
+            if spec is None:
+                raise InvalidInput(f"table '{table}' is not declared in system '{self.system_key}'")
+            for column in columns:
+                if column not in spec.columns or spec.identities.get(column) is (
+                    IdentityKind.COOKIE_ID
+                ):
+                    raise InvalidInput(
+                        f"column '{table}.{column}' of system '{self.system_key}' cannot be "
+                        "corrected"
+                    )
+        if not self.root.is_dir():
+            raise SystemUnavailable(
+                f"system '{self.system_key}': the lake directory does not exist",
+                system_key=self.system_key,
+                table=None,
+            )
+        with _locked(self.root / LOCK_FILE):
+            return [
+                row
+                for table, columns in changes.items()
+                if columns
+                for row in self._rectify_table(table, identities, columns)
+            ]
+
     # ---- internals ---------------------------------------------------------------------------
+
+    def _rectify_table(
+        self, table: str, identities: Identities, columns: Mapping[str, Any]
+    ) -> list[Rectified]:
+        match = self._match(table, identities)
+        files = self._files_of(table, match)
+        if not files:
+            return []
+        with self._guard(table):
+            self._check_columns(table, files[0])
+            change = Erasure(False, self._typed(table, files[0], columns))
+            tallies = self.engine.tally(files, match, change)
+            changed = sorted(f for f, t in tallies.items() if t.changing)
+            before = self.engine.select(changed, match) if changed else []
+        self._replace(table, changed, [], match, change)
+        key = self.system.tables[table].primary_key
+        new = {name: _json_safe(value) for name, value in change.values.items()}
+        return [
+            Rectified(
+                table,
+                _json_safe(row.get(key)),
+                {name: _json_safe(row[name]) for name in change.values},
+                new,
+            )
+            for row in before
+            if any(row[name] != value for name, value in change.values.items())
+        ]
+
+    def _typed(self, table: str, path: str, columns: Mapping[str, Any]) -> dict[str, Any]:
+        """The new values as the files' column types hold them; ``InvalidValue`` naming the
+        column (never the value) for one that does not fit."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        typed: dict[str, Any] = {}
+        for name, value in columns.items():
+            kind = schema.field(name).type
+            # No silent cast across kinds: a number is no time (it would be read as seconds since
+            # 1970), a boolean no number; a time is given as ISO 8601 text.
+            if pa.types.is_boolean(kind):
+                fits = isinstance(value, bool)
+            elif (
+                pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+            ):
+                fits = isinstance(value, int | float) and not isinstance(value, bool)
+            else:
+                textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                fits = isinstance(value, str) and (textual or pa.types.is_temporal(kind))
+            try:
+                if value is not None and not fits:
+                    raise TypeError(name)
+                typed[name] = None if value is None else pa.array([value]).cast(kind).to_pylist()[0]
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                raise InvalidValue(
+                    f"system '{self.system_key}', table '{table}': the new value of column "
+                    f"'{name}' does not fit its type ({kind})"
+                ) from None
+        return typed
 
     def _erase_table(self, table: str, identities: Identities) -> LakeOutcome:
         spec = self.system.tables[table]
@@ -282,23 +384,7 @@ class ParquetConnector:
             for f, t in tallies.items()
             if f not in doomed and (t.matching if deletes else t.changing)
         ]
-        self._sweep({str(Path(f).parent) for f in [*doomed, *changed]})
-        jobs = [(f, str(Path(f).parent / f".{uuid.uuid4()}.parquet.tmp")) for f in changed]
-        scratch = self.root / f".charter-{uuid.uuid4()}"
-        try:
-            with self._guard(table):
-                self.engine.rewrite(jobs, match, erasure, str(scratch))
-            for source, target in jobs:
-                _install(target, source)
-            for source in doomed:
-                os.unlink(source)
-            for folder in {str(Path(f).parent) for f in [*doomed, *changed]}:
-                _fsync(folder)
-        finally:
-            for _, target in jobs:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(target)
-            shutil.rmtree(scratch, ignore_errors=True)
+        self._replace(table, changed, doomed, match, erasure)
         deleted = matching if deletes else 0
         minimised = 0 if deletes else sum(tallies[f].changing for f in changed)
         if not matching:
@@ -323,6 +409,34 @@ class ParquetConnector:
             files_deleted=len(doomed),
             reason=reason,
         )
+
+    def _replace(
+        self,
+        table: str,
+        changed: Sequence[str],
+        doomed: Sequence[str],
+        match: Match,
+        erasure: Erasure,
+    ) -> None:
+        """Rewrite the ``changed`` files through temporary files renamed over them one by one,
+        and delete the ``doomed`` ones (see the module docstring); nothing stays behind."""
+        self._sweep({str(Path(f).parent) for f in [*doomed, *changed]})
+        jobs = [(f, str(Path(f).parent / f".{uuid.uuid4()}.parquet.tmp")) for f in changed]
+        scratch = self.root / f".charter-{uuid.uuid4()}"
+        try:
+            with self._guard(table):
+                self.engine.rewrite(jobs, match, erasure, str(scratch))
+            for source, target in jobs:
+                _install(target, source)
+            for source in doomed:
+                os.unlink(source)
+            for folder in {str(Path(f).parent) for f in [*doomed, *changed]}:
+                _fsync(folder)
+        finally:
+            for _, target in jobs:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _check_columns(self, table: str, path: str) -> set[str]:
         """Check a file has every column the manifest declares; returns its string columns (a

@@ -1,5 +1,5 @@
-"""Systems of kind ``webhook``: a hosted service (a forum, a blog, a chat) that carries out access
-and erasure itself when Charter asks through its privacy webhook.
+"""Systems of kind ``webhook``: a hosted service (a forum, a blog, a chat) that carries out access,
+erasure and rectification itself when Charter asks through its privacy webhook.
 
 The protocol (docs/api.md, "Webhook systems"): Charter POSTs to the URL in the system's
 ``connection_env`` a JSON request
@@ -9,13 +9,19 @@ The protocol (docs/api.md, "Webhook systems"): Charter POSTs to the URL in the s
      "public_content": {"touchpoints": ["forum"], "on_erasure": "delete" | "deidentify",
                         "replacement": "Former member"}}
 
+or, to correct the person's data (Art. 16), ``{"request_id", "action": "rectify", "identities",
+"changes": {"<table>": {"<column>": "<new value>"}}}`` with only the changes meant for this
+system, in the tables and columns the manifest declares for it (``charter.domain.rectification``).
+
 signed with HMAC-SHA256 over the exact body under the secret in ``secret_env``, sent as
 ``Charter-Signature: sha256=<hex>`` (the same scheme as recipients' webhooks), with the request id
 in ``Charter-Request``. Only the identity kinds of the touchpoints the system publishes are sent
 (minimisation: the forum never had the person's phone number). The system answers 2xx with a
 JSON object: for ``erase``, counts (``{"deleted": 2, "deidentified": 5}``), of which only counts
 and flags are kept (``charter.domain.publication.answer_summary``); for ``access``, tables as
-lists of rows (``{"posts": [{...}], "profile": [{...}]}``), which go into the access package.
+lists of rows (``{"posts": [{...}], "profile": [{...}]}``), which go into the access package; for
+``rectify``, the rows changed per table (``{"profile": 1}``), of which only the counts of the
+tables sent are kept (``rectified_counts``): an answer echoing the old values leaves no trace.
 
 A request that fails (unreachable, not 2xx, an answer over the size limit) raises, and the
 rights runner retries the step later; the URL unset means the step is done by hand instead, and
@@ -35,6 +41,7 @@ from typing import Any
 
 from charter.domain.errors import InvalidInput
 from charter.domain.publication import answer_summary, erasure_mode
+from charter.domain.rectification import rectified_counts
 from charter.manifest.models import Manifest, System
 
 Post = Callable[[str, bytes, Mapping[str, str]], tuple[int, bytes]]
@@ -98,18 +105,34 @@ class WebhookConnector:
     def erase(self, request_id: str, identities: Mapping[str, Sequence[str]]) -> dict[str, Any]:
         """Ask the system to erase the person (their posts deleted or de-identified); returns
         the step's summary, counts only."""
-        answer = self._request(request_id, "erase", identities)
+        answer = self._request(request_id, "erase", identities, self._public())
         return {
             "via": "webhook",
             "on_erasure": self.content.on_erasure,
             **answer_summary(answer),
         }
 
+    def rectify(
+        self,
+        request_id: str,
+        identities: Mapping[str, Sequence[str]],
+        changes: Mapping[str, Mapping[str, Any]],
+    ) -> dict[str, Any]:
+        """Ask the system to correct the person's data (Art. 16): ``changes`` maps its tables to
+        ``{column: new value}``; returns the step's summary, counts only."""
+        answer = self._request(
+            request_id, "rectify", identities, {"changes": {t: dict(c) for t, c in changes.items()}}
+        )
+        counts = rectified_counts(answer, changes)
+        if not counts:  # done, by its 2xx; a system that says no counts is not said to count 0
+            return {"via": "webhook"}
+        return {"via": "webhook", "rows": sum(counts.values()), "rows_per_table": counts}
+
     def access(
         self, request_id: str, identities: Mapping[str, Sequence[str]]
     ) -> dict[str, list[dict[str, Any]]]:
         """The person's data in the system, as tables of rows (for the access package)."""
-        answer = self._request(request_id, "access", identities)
+        answer = self._request(request_id, "access", identities, self._public())
         if not isinstance(answer, Mapping):
             return {}
         return {
@@ -118,8 +141,21 @@ class WebhookConnector:
             if isinstance(rows, list)
         }
 
+    def _public(self) -> dict[str, Any]:
+        return {
+            "public_content": {
+                "touchpoints": list(self.content.touchpoints),
+                "on_erasure": self.content.on_erasure,
+                "replacement": self.content.replacement,
+            }
+        }
+
     def _request(
-        self, request_id: str, action: str, identities: Mapping[str, Sequence[str]]
+        self,
+        request_id: str,
+        action: str,
+        identities: Mapping[str, Sequence[str]],
+        extra: Mapping[str, Any],
     ) -> Any:
         self.check()
         assert self.system.connection_env is not None  # check() refused otherwise
@@ -133,11 +169,7 @@ class WebhookConnector:
                     for kind, values in sorted(identities.items())
                     if values and (not kinds or kind in kinds)
                 },
-                "public_content": {
-                    "touchpoints": list(self.content.touchpoints),
-                    "on_erasure": self.content.on_erasure,
-                    "replacement": self.content.replacement,
-                },
+                **extra,
             },
             sort_keys=True,
         ).encode()

@@ -11,19 +11,22 @@ What each type does (GDPR articles):
   legal hold are kept (and the person restricted), everything else deleted; with nothing held,
   the subject and its data key are deleted (crypto-shredding).
 - rectification (16): the corrections in ``details.changes`` (``{"shop.customers": {"last_name":
-  "Smith"}, "charter": {"name": "Ann Smith"}}``) applied with old and new values kept.
+  "Smith"}, "charter": {"name": "Ann Smith"}}``; ``charter.domain.rectification`` says what may
+  be named, checked at intake by ``check_changes``), one ``rectify`` step per system named: a
+  SQL system updates the rows in one transaction, a Parquet lake rewrites the files holding the
+  person's rows (``charter.connectors.parquet``), a webhook system is sent its own part of the
+  changes; old and new values are kept (sealed) where the system can say them.
 - restriction (18), objection (21), withdraw_consent (7(3)): the flags and events decisions read.
 
 Systems of kind ``webhook`` (a forum, a blog) are asked over their privacy webhook
 (``charter.connectors.webhook``): to erase the person, their public posts deleted or
-de-identified as the touchpoint's ``publication`` says, or for their data. An erasure of a
-person who published at a touchpoint with ``publication.republishers`` also tells each of them,
-and each republication staff recorded, as steps of system ``publication``
+de-identified as the touchpoint's ``publication`` says, for their data, or to correct it. An
+erasure of a person who published at a touchpoint with ``publication.republishers`` also tells
+each of them, and each republication staff recorded, as steps of system ``publication``
 (``charter.services.publication``, Art. 17(2)).
 
-Systems Charter has no connector for (``manual``), those whose connection variable is unset
-here, corrections through a webhook, and corrections in a Parquet lake get a step that waits
-for staff to confirm it was done by hand (``staff_note`` says why).
+Systems Charter has no connector for (``manual``) and those whose connection variable is unset
+here get a step that waits for staff to confirm it was done by hand (``staff_note`` says why).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from charter.domain.publication import republishers_to_tell
+from charter.domain.rectification import check_changes as check_targets
+from charter.domain.rectification import systems_changed
 from charter.domain.requests import RequestType
-from charter.manifest.models import ConnectorKind, Manifest
+from charter.manifest.models import ConnectorKind, IdentityKind, Manifest
 from charter.services.notices import NOTIFIED_TYPES, recipients_to_notify
 from charter.services.own_data import CHARTER
 from charter.services.publication import PUBLICATION, RECORDED
@@ -57,6 +62,28 @@ class PlannedStep:
     action: str
 
 
+def correctable(manifest: Manifest) -> dict[str, list[str]]:
+    """``<system>.<table>`` to the columns a rectification may correct there: every declared
+    column, but a lake's cookie id column, which says the bucket folder its row is filed under
+    (``charter.domain.lake``): a corrected cookie id would leave the row in another's bucket."""
+    found: dict[str, list[str]] = {}
+    for key, system in manifest.systems.items():
+        for name, table in system.tables.items():
+            bucketed = {
+                column
+                for column, kind in table.identities.items()
+                if system.connector is ConnectorKind.PARQUET and kind is IdentityKind.COOKIE_ID
+            }
+            found[f"{key}.{name}"] = [c for c in table.columns if c not in bucketed]
+    return found
+
+
+def check_changes(manifest: Manifest, changes: object) -> None:
+    """Refuse a rectification's ``details.changes`` naming a target or column the manifest does
+    not declare, or a value no column takes (``charter.domain.rectification``)."""
+    check_targets(changes, correctable(manifest))
+
+
 def plan_steps(
     manifest: Manifest,
     kind: RequestType,
@@ -74,14 +101,12 @@ def plan_steps(
     ``connected``: whether a system's connection is configured here; ``tables``: a SQL system's
     tables; ``can_notify``: whether a recipient has an address to be told at."""
     steps: list[PlannedStep] = []
+    changed = systems_changed(details.get("changes") or {})
     external = [
         (key, system)
         for key, system in manifest.systems.items()
         if kind in (RequestType.ACCESS, RequestType.PORTABILITY, RequestType.ERASURE)
-        or (
-            kind is RequestType.RECTIFICATION
-            and any(target.split(".", 1)[0] == key for target in details.get("changes", {}))
-        )
+        or (kind is RequestType.RECTIFICATION and key in changed)
     ]
     if kind in (RequestType.ACCESS, RequestType.PORTABILITY):
         steps.append(PlannedStep(CHARTER, None, "collect"))
@@ -92,13 +117,12 @@ def plan_steps(
         if not reached or not connected(key):
             steps.append(PlannedStep(key, None, "manual"))
         elif webhook:
-            hooked = {RequestType.ERASURE: "erase", RequestType.RECTIFICATION: "manual"}
+            hooked = {RequestType.ERASURE: "erase", RequestType.RECTIFICATION: "rectify"}
             steps.append(PlannedStep(key, None, hooked.get(kind, "collect")))
         elif kind is RequestType.ERASURE:
             steps.append(PlannedStep(key, None, "erase"))
         elif kind is RequestType.RECTIFICATION:
-            # Raw events are not corrected by rewriting the lake: staff decide (Art. 16).
-            steps.append(PlannedStep(key, None, "manual" if lake else "rectify"))
+            steps.append(PlannedStep(key, None, "rectify"))
         elif lake:
             steps.extend(PlannedStep(key, t, "collect") for t in system.tables)
         else:
@@ -111,7 +135,7 @@ def plan_steps(
         RequestType.OBJECTION: "object",
         RequestType.WITHDRAW_CONSENT: "withdraw",
     }.get(kind)
-    if kind is RequestType.RECTIFICATION and CHARTER in details.get("changes", {}):
+    if kind is RequestType.RECTIFICATION and CHARTER in (details.get("changes") or {}):
         own = "rectify"
     if kind in NOTIFIED_TYPES:
         # Before Charter's own step: an erasure there removes the identifiers to send.
@@ -160,12 +184,10 @@ def staff_note(manifest: Manifest, step: Any, connected: Callable[[str], bool]) 
     if system.connector is ConnectorKind.WEBHOOK and not connected(step.system):
         variables = [v for v in (system.connection_env, system.secret_env) if v]
         why = f"its webhook ({' and '.join(variables)}) is not set"
-    elif system.connector is ConnectorKind.WEBHOOK:
-        why = "Charter does not correct data through a webhook"
     elif connectable and not connected(step.system):
         why = f"its connection ({system.connection_env}) is not set"
-    elif connectable:
-        why = "Charter does not correct events in a data lake"
+    elif connectable or system.connector is ConnectorKind.WEBHOOK:
+        why = "its connection was not set when the request was planned"
     else:
         why = f"Charter has no {system.connector.value} connector"
     return f"{system.name}: {why}; carry out step {step.seq} by hand, then confirm it"

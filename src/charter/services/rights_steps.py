@@ -27,15 +27,17 @@ from charter.connectors.parquet import ParquetConnector
 from charter.connectors.sql import SqlConnector
 from charter.domain.clock import Clock
 from charter.domain.errors import InvalidInput
+from charter.domain.rectification import changes_for
 from charter.domain.requests import RequestType
 from charter.manifest.models import ConnectorKind, IdentityKind, Manifest
 from charter.services.delivery import post_json
-from charter.services.disclosures import report_disclosures
+from charter.services.disclosure_report import report_disclosures
 from charter.services.notices import Notifier
 from charter.services.own_data import CHARTER, OwnData
-from charter.services.package import AccessData, build_package, own_data_fields
+from charter.services.package import build_package
+from charter.services.package_data import AccessData, own_data_fields
 from charter.services.publication import PUBLICATION, RECORDED, PublicationService
-from charter.services.requests import request_key
+from charter.services.request_records import request_key
 from charter.services.rights_plan import RECIPIENTS, StepStatus
 from charter.services.rights_systems import Systems
 from charter.services.values import normalise_identity
@@ -105,6 +107,10 @@ class StepExecutor:
             hook = self.systems.webhook(step.system)
             if step.action == "erase":
                 return None, hook.erase(row.id, identities)
+            if step.action == "rectify":
+                # The system does not say the old values: the result keeps what it was asked.
+                changes = changes_for(details.get("details", {}).get("changes", {}), step.system)
+                return {"changes": changes}, hook.rectify(row.id, identities, changes)
             tables = hook.access(row.id, identities)
             return {"tables": tables}, {"rows": sum(len(rows) for rows in tables.values())}
         if step.system != CHARTER:
@@ -121,13 +127,12 @@ class StepExecutor:
                 outcomes = connector.erase(identities)
                 return None, {"tables": [asdict(o) for o in outcomes]}
             if step.action == "rectify":
-                changes = {
-                    target.split(".", 1)[1]: values
-                    for target, values in details.get("details", {}).get("changes", {}).items()
-                    if target.split(".", 1)[0] == step.system
-                }
-                done = self.systems.sql(step.system).rectify(identities, changes)
-                return [asdict(r) for r in done], {"rows": len(done)}
+                changes = changes_for(details.get("details", {}).get("changes", {}), step.system)
+                done = connector.rectify(identities, changes)
+                per_table = dict.fromkeys(changes, 0)
+                for rectified in done:
+                    per_table[rectified.table] += 1
+                return [asdict(r) for r in done], {"rows": len(done), "rows_per_table": per_table}
         if step.action == "package":
             return self._package(row)
         if step.action == "push":
