@@ -429,6 +429,92 @@ def test_global_privacy_control(new_tab: Callable[..., Tab], site: Site) -> None
     tab.assert_clean()
 
 
+GPC_SCRIPT = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
+
+
+def send_gpc(tab: Tab) -> None:
+    """From the next page load on, the browser sends the signal (header and navigator)."""
+    tab.context.set_extra_http_headers({"Sec-GPC": "1"})
+    tab.context.add_init_script(GPC_SCRIPT)
+
+
+def decide(site: Site, cookie_id: str, purpose: str) -> tuple[bool, str]:
+    token = site.charter.create_token("service").token
+    reply = httpx.post(
+        f"{site.base}/v1/decisions",
+        json={"brand": "akkord_pro", "identities": {"cookie_id": cookie_id}, "purpose": purpose},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    reply.raise_for_status()
+    return reply.json()["allowed"], reply.json()["reason"]
+
+
+def test_gpc_on_a_returning_visit_is_recorded_without_asking_again(tab: Tab, site: Site) -> None:
+    tab.open("akkord_pro")
+    tab.action("accept-all").click()
+    tab.wait_ran(4)
+    cookie_id, _ = tab.stored()
+    assert decide(site, cookie_id, "personalised_advertising") == (True, "ok")
+    asked = len(site.events(cookie_id))
+    send_gpc(tab)
+    tab.page.reload()
+    notice = tab.page.get_by_role("status").filter(has_text=EN["gpc_honoured"])
+    notice.wait_for()
+    assert tab.dialog.count() == 0  # not asked again
+    assert sorted(tab.wait_ran(2)) == ["analytics", "functional"]
+    tab.page.wait_for_timeout(300)  # nothing else arrives late
+    assert sorted(tab.ran()) == ["analytics", "functional"]
+    gated = tab.page.locator('script[type="text/plain"][data-charter-category]')
+    assert sorted(gated.evaluate_all("els => els.map(e => e.dataset.charterCategory)")) == [
+        "advertising",
+        "social",
+    ]
+    assert tab.page.locator("iframe[data-charter-category]").get_attribute("src") is None
+    assert tab.stored() == (cookie_id, ["functional", "analytics"])
+    assert not {"adr_uid", "cb_browser"} & set(tab.cookies())
+    # the server knows: the signal's withdrawals, nothing else re-recorded, and decisions agree
+    recorded = site.events(cookie_id)[asked:]
+    assert [(e["purpose"], e["action"], e["method"]) for e in recorded] == [
+        ("personalised_advertising", "withdrawn", "gpc"),
+        ("social_plugins", "withdrawn", "gpc"),
+    ]
+    assert decide(site, cookie_id, "personalised_advertising") == (False, "consent_withdrawn")
+    assert decide(site, cookie_id, "site_analytics") == (True, "ok")
+    tab.action("dismiss").click()
+    notice.wait_for(state="detached")
+    tab.page.reload()  # recorded once: the corrected choice holds, quietly
+    assert sorted(tab.wait_ran(2)) == ["analytics", "functional"]
+    assert tab.dialog.count() == 0 and tab.action("dismiss").count() == 0
+    assert sum(url.endswith("/v1/cookie-consent") for url in tab.requested) == 2
+    assert len(site.events(cookie_id)) == asked + 2
+    tab.assert_clean()
+
+
+def test_gpc_unrecorded_or_on_a_stale_choice_asks_again(tab: Tab, site: Site) -> None:
+    tab.open("akkord_pro")
+    tab.action("accept-all").click()
+    tab.wait_ran(4)
+    send_gpc(tab)
+    tab.page.route("**/v1/cookie-consent", lambda route: route.abort())
+    tab.page.reload()  # the signal cannot be recorded: asked, as without it, nothing runs
+    tab.dialog.get_by_text(EN["gpc_honoured"]).wait_for()
+    tab.page.wait_for_timeout(300)
+    assert tab.ran() == []
+    tab.page.unroute("**/v1/cookie-consent")
+    tab.problems.clear()  # the browser's report of the aborted request
+    cookie_id, granted = tab.stored()
+    version, _, config_version, _, expires = tab.cookies()[CONSENT_COOKIE].split("~")
+    stale = "~".join([version, cookie_id, "0" * len(config_version), "+".join(granted), expires])
+    tab.context.add_cookies([{"name": CONSENT_COOKIE, "value": stale, "url": site.base}])
+    posts = sum(url.endswith("/v1/cookie-consent") for url in tab.requested)
+    tab.page.reload()  # another banner since: asked again, the signal recorded with the choice
+    tab.dialog.wait_for()
+    tab.page.wait_for_timeout(300)
+    assert tab.ran() == []
+    assert sum(url.endswith("/v1/cookie-consent") for url in tab.requested) == posts
+    tab.assert_clean()
+
+
 def test_keyboard_only(tab: Tab, site: Site) -> None:
     tab.open("akkord_pro")
     tab.dialog.wait_for()

@@ -4,6 +4,8 @@ id, GPC, the TC string of a TCF brand, linking at sign-in, and bad input refused
 
 from __future__ import annotations
 
+import re
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +21,7 @@ from charter.config import Settings
 from charter.domain.tcf import decode
 from charter.facade import Charter
 from charter.storage.ledger import Ledger
-from charter.storage.tables import consent_events
+from charter.storage.tables import consent_events, preference_events
 
 SIX_MONTHS = range(181 * 86400, 185 * 86400)
 THIRTEEN_MONTHS = range(393 * 86400, 397 * 86400)
@@ -272,6 +274,23 @@ def test_a_stale_banner_is_refused_and_nothing_is_written(api: tuple[TestClient,
         ({"method": "accept_all", "language": "xx"}, "invalid_value"),
         ({"method": "accept_all", "brand": "nowhere"}, "unknown_brand"),
         ({"method": "accept_all", "extra": 1}, "invalid_request"),
+        # the signal alone corrects a stored choice: it needs the signal, the choice, its id
+        (
+            {"method": "gpc", "choices": {"analytics": True}, "cookie_id": "c" * 22},
+            "gpc_not_signalled",
+        ),
+        ({"method": "gpc", "choices": {"analytics": True}, "gpc": True}, "cookie_id_required"),
+        ({"method": "gpc", "cookie_id": "c" * 22, "gpc": True}, "choices_required"),
+        (
+            {
+                "method": "gpc",
+                "choices": {},
+                "cookie_id": "c" * 22,
+                "gpc": True,
+                "stored_expires": 1,
+            },
+            "invalid_value",
+        ),
     ],
 )
 def test_bad_choices_are_refused_by_name_and_write_nothing(
@@ -345,3 +364,163 @@ def test_the_brands_sites_may_call_the_banner_api_across_origins(
     assert "access-control-allow-origin" not in stranger.headers
     plain = client.get("/v1/cookie-banner/acme", headers={"Origin": "http://acme.example.org"})
     assert "access-control-allow-origin" not in plain.headers  # the brands' sites are https
+
+
+# -- Global Privacy Control without a click ----------------------------------------------------
+
+
+def preferences(charter: Charter) -> list[tuple[str, str, str | None]]:
+    with charter.store.read() as connection:
+        rows = connection.execute(select(preference_events).order_by(preference_events.c.id))
+        return [(r.kind, r.method, r.brand) for r in rows]
+
+
+def decide(
+    client: TestClient, charter: Charter, identities: dict[str, str], purpose: str
+) -> tuple[bool, str]:
+    service = {"Authorization": f"Bearer {charter.create_token('service').token}"}
+    body = {"brand": "zeta", "identities": identities, "purpose": purpose}
+    answer = client.post("/v1/decisions", json=body, headers=service).json()
+    return answer["allowed"], answer["reason"]
+
+
+def test_the_signal_alone_withdraws_what_it_overrules_and_keeps_the_rest(
+    api: tuple[TestClient, Charter],
+) -> None:
+    client, charter = api
+    stored = choose(client, "accept_all").json()
+    cookie_id = stored["cookie_id"]
+    visitor = {"cookie_id": cookie_id}
+    assert decide(client, charter, visitor, "ads") == (True, "ok")
+    soon = int(time.time()) + 86400  # the stored choice expires tomorrow
+    correction = {
+        "method": "gpc",
+        "cookie_id": cookie_id,
+        "choices": {"analytics": True, "advertising": False},
+        "stored_expires": soon,
+    }
+    answer = choose(client, headers={"Sec-GPC": "1"}, **correction)
+    assert answer.status_code == 201, answer.text
+    corrected = answer.json()
+    assert corrected["choices"] == {"analytics": True, "advertising": False}
+    assert corrected["gpc_honoured"] is True
+    assert corrected["cookie"]["value"].split("~")[1:4:2] == [cookie_id, "analytics"]
+    assert corrected["cookie"]["max_age"] <= 86400  # never outlives the stored choice
+    # one new event, the withdrawal of what stood, by the signal; analytics is not re-recorded
+    assert [(r.purpose, r.action, r.method) for r in events(charter)[2:]] == [
+        ("ads", "withdrawn", "gpc")
+    ]
+    assert preferences(charter) == [("sale_opt_out", "gpc", "zeta")]
+    assert decide(client, charter, visitor, "ads") == (False, "consent_withdrawn")
+    assert decide(client, charter, visitor, "site_analytics") == (True, "ok")
+    assert set(corrected["receipts"]) == {"advertising"}
+    receipt = client.get(corrected["receipts"]["advertising"]).json()
+    assert receipt["collectionMethod"] == "Global Privacy Control browser signal"
+    # the signal arrives again (another tab): nothing is repeated
+    again = choose(
+        client, "gpc", gpc=True, **{k: v for k, v in correction.items() if k != "method"}
+    )
+    assert again.status_code == 201 and again.json()["receipts"] == {}
+    assert len(events(charter)) == 3 and len(preferences(charter)) == 1
+
+
+def test_a_sign_in_carrying_the_signal_records_the_opt_out(
+    api: tuple[TestClient, Charter],
+) -> None:
+    client, charter = api
+    service = {"Authorization": f"Bearer {charter.create_token('service').token}"}
+    cookie_id = choose(client, "accept_all").json()["cookie_id"]
+    link = {"cookie_id": cookie_id, "identities": {"email": "gil@example.org"}}
+    bad = client.post(
+        "/v1/cookie-consent/link",
+        json={**link, "brand": "nowhere"},
+        headers={**service, "Sec-GPC": "1"},
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_brand"
+    person = {"email": "gil@example.org"}
+    assert decide(client, charter, person, "ads") == (False, "unknown_subject")  # not linked
+    for _ in range(2):  # sent on every request: recorded once
+        linked = client.post(
+            "/v1/cookie-consent/link",
+            json={**link, "brand": "zeta"},
+            headers={**service, "Sec-GPC": "1"},
+        )
+        assert linked.status_code == 200, linked.text
+    assert decide(client, charter, person, "ads")[0] is False
+    assert decide(client, charter, person, "site_analytics") == (True, "ok")
+    gpc = [(r.brand, r.purpose, r.action) for r in events(charter) if r.method == "gpc"]
+    assert gpc == [("zeta", "ads", "withdrawn")]  # accepted in the banner, then withdrawn
+    assert preferences(charter) == [("sale_opt_out", "gpc", "zeta")]
+    # no brand named: the signal opts out of the business, every brand of it
+    client.post("/v1/cookie-consent/link", json=link, headers={**service, "Sec-GPC": "1"})
+    gpc = [(r.brand, r.purpose, r.action) for r in events(charter) if r.method == "gpc"]
+    # zeta: withdrawn before; acme: never answered for this person, so refused.
+    assert gpc == [("zeta", "ads", "withdrawn"), ("acme", "ads", "refused")]
+    assert len(preferences(charter)) == 1  # the person's opt-out stands already
+
+
+def test_verifying_a_request_from_a_browser_sending_gpc_records_the_opt_out(
+    api: tuple[TestClient, Charter], settings: Settings
+) -> None:
+    client, charter = api
+    service = {"Authorization": f"Bearer {charter.create_token('service').token}"}
+    person = {"email": "ivo@example.org"}
+    body = {"brand": "zeta", "purpose": "ads", "action": "give", "identities": person}
+    given = client.post(
+        "/v1/consents", json={**body, "notice": "Allow advertising cookies."}, headers=service
+    )
+    assert given.status_code == 201, given.text
+    filed = client.post(
+        "/v1/requests",
+        json={"brand": "zeta", "type": "access", "identities": person},
+        headers={"Sec-GPC": "1"},
+    )
+    assert filed.status_code == 202, filed.text
+    request_id = filed.json()["id"]
+    newest = sorted(settings.outbox_dir.glob("*.eml"))[-1].read_text()
+    code = re.search(r"^\s+(\d{6})\s*$", newest, re.M).group(1)  # type: ignore[union-attr]
+    assert preferences(charter) == []  # filing proves nothing: the signal waits for the code
+    verified = client.post(
+        f"/v1/requests/{request_id}/verify", json={"code": code}, headers={"Sec-GPC": "1"}
+    )
+    assert verified.status_code == 200, verified.text
+    assert preferences(charter) == [("sale_opt_out", "gpc", "zeta")]
+    assert decide(client, charter, person, "ads") == (False, "consent_withdrawn")
+
+
+def test_the_privacy_center_records_the_signal_of_a_verified_person(
+    api: tuple[TestClient, Charter], settings: Settings
+) -> None:
+    client, charter = api
+    service = {"Authorization": f"Bearer {charter.create_token('service').token}"}
+    person = {"email": "hal@example.org"}
+    given = client.post(
+        "/v1/consents",
+        json={
+            "brand": "zeta",
+            "purpose": "ads",
+            "action": "give",
+            "notice": "Allow advertising cookies.",
+            "identities": person,
+        },
+        headers=service,
+    )
+    assert given.status_code == 201, given.text
+    filed = client.post(
+        "/privacy/requests",
+        data={"brand": "zeta", "type": "access", "email": person["email"], "details": ""},
+    )
+    request_id = re.search(r"/privacy/requests/([0-9a-f-]{36})/verify", filed.text).group(1)  # type: ignore[union-attr]
+    newest = sorted(settings.outbox_dir.glob("*.eml"))[-1].read_text()
+    code = re.search(r"^\s+(\d{6})\s*$", newest, re.M).group(1)  # type: ignore[union-attr]
+    # before verification nobody is identified: the signal records nothing
+    client.get(f"/privacy/requests/{request_id}", headers={"Sec-GPC": "1"})
+    assert preferences(charter) == []
+    confirmed = client.post(f"/privacy/requests/{request_id}/verify", data={"code": code})
+    assert confirmed.status_code == 200, confirmed.text  # followed to the status page
+    assert preferences(charter) == []  # no signal sent: nothing
+    for _ in range(2):
+        page = client.get(f"/privacy/requests/{request_id}", headers={"Sec-GPC": "1"})
+        assert page.status_code == 200
+    assert preferences(charter) == [("sale_opt_out", "gpc", "zeta")]
+    assert decide(client, charter, person, "ads")[0] is False

@@ -298,6 +298,29 @@ def test_unsubscribe_link_page_and_one_click_post(api: Api) -> None:
     assert "You are unsubscribed" in html.text
 
 
+def test_an_unsubscribe_click_from_a_browser_sending_gpc_records_the_opt_out(api: Api) -> None:
+    email = "ulla@example.org"
+    api.consent(email)
+    api.consent(email, purpose="ads")
+    url = local(api.check(email)["unsubscribe_url"])
+    for _ in range(2):  # the signal on every request: recorded once
+        done = api.client.post(
+            url,
+            data={"List-Unsubscribe": "One-Click"},
+            headers={"Accept": "text/html", "Sec-GPC": "1"},
+        )
+        assert done.status_code == 200, done.text
+    assert gpc_events(api.charter) == [("acme", "ads", "any", "withdrawn")]
+    assert api.decide(email, "ads") == "consent_withdrawn"
+    with api.charter.store.read() as connection:
+        rows = connection.execute(select(preference_events)).all()
+    assert sorted((r.kind, r.method) for r in rows) == [
+        ("objection", "gpc"),
+        ("sale_opt_out", "gpc"),
+        ("unsubscribe", "email_link"),
+    ]
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_tampered_or_missing_unsubscribe_token_is_403(api: Api, method: str) -> None:
     api.consent("tom@example.org")
@@ -405,8 +428,9 @@ def test_gpc_on_a_submission_opts_out_of_sale_and_targeted_ads(api: Api) -> None
             headers={**api.service, "Sec-GPC": "1"},
         )
         assert response.status_code == 201, response.text
-    assert gpc_events(api.charter) == [("acme", "ads", "any", "refused")]
-    assert api.decide(email, "ads") == "no_consent"
+    # The consent stood: the signal withdraws it (one event, however often it is sent).
+    assert gpc_events(api.charter) == [("acme", "ads", "any", "withdrawn")]
+    assert api.decide(email, "ads") == "consent_withdrawn"
     assert api.decide(email, "partner_sharing") == "objected"
     assert api.decide(email, "marketing_email") == "ok"  # not sale or sharing
     with api.charter.store.read() as connection:
@@ -435,8 +459,9 @@ def test_gpc_on_a_consent_call_and_without_the_signal(api: Api) -> None:
         headers={**api.service, "Sec-GPC": "1"},
     )
     assert response.status_code == 201, response.text
-    assert gpc_events(api.charter) == [("zeta", "ads", "any", "refused")]
-    assert api.decide("gpc@example.org", "ads", brand="zeta") == "no_consent"
+    # Given in a request that carries the signal: withdrawn again by the signal at once.
+    assert gpc_events(api.charter) == [("zeta", "ads", "any", "withdrawn")]
+    assert api.decide("gpc@example.org", "ads", brand="zeta") == "consent_withdrawn"
 
 
 def test_gpc_well_known_resource(api: Api) -> None:

@@ -14,8 +14,10 @@ from charter.domain.cookie_banner import (
     Vendor,
     answers,
     cookie_value,
+    gpc_signalled,
     remembered_until,
     resolve_choice,
+    signal_withdrawals,
     tc_model,
     version_of,
 )
@@ -48,6 +50,9 @@ ALL_ON = {"functional": True, "analytics": True, "advertising": True}
         (ChoiceMethod.CUSTOMIZE, {}, False, ALL_OFF),  # nothing pre-ticked
         (ChoiceMethod.ACCEPT_ALL, None, True, {**ALL_ON, "advertising": False}),
         (ChoiceMethod.CUSTOMIZE, {"advertising": True}, True, ALL_OFF),
+        # the signal alone: the stored choice, minus sale and sharing
+        (ChoiceMethod.GPC, ALL_ON, True, {**ALL_ON, "advertising": False}),
+        (ChoiceMethod.GPC, {"advertising": True}, True, ALL_OFF),
     ],
 )
 def test_a_choice_means_one_answer_per_category_asking(
@@ -81,6 +86,64 @@ def test_a_refusal_holds_six_months_and_a_full_consent_thirteen(
     choice: dict[str, bool], expected: dt.datetime
 ) -> None:
     assert remembered_until(choice, AT, refusal_months=6, consent_months=13) == expected
+
+
+def test_the_signal_alone_needs_the_signal_and_the_stored_choice() -> None:
+    with pytest.raises(InvalidInput) as unsignalled:
+        resolve_choice(CATEGORIES, ChoiceMethod.GPC, ALL_ON, gpc=False)
+    assert unsignalled.value.code == "gpc_not_signalled"
+    with pytest.raises(InvalidInput) as missing:
+        resolve_choice(CATEGORIES, ChoiceMethod.GPC, None, gpc=True)
+    assert missing.value.code == "choices_required"
+    with pytest.raises(InvalidInput) as unknown:
+        resolve_choice(CATEGORIES, ChoiceMethod.GPC, {"tracking": True}, gpc=True)
+    assert unknown.value.code == "unknown_cookie_category"
+
+
+SOCIAL = BannerCategory("social", "social_plugins", sale_or_sharing=True)
+
+
+@pytest.mark.parametrize(
+    ("standing", "withdrawn"),
+    [
+        # only what stands of sale and sharing: analytics' answer stays as it was
+        (
+            {"site_analytics", "personalised_advertising", "social_plugins"},
+            ["advertising", "social"],
+        ),
+        ({"site_analytics", "social_plugins"}, ["social"]),
+        ({"site_analytics"}, []),  # already off (the signal seen before): nothing again
+        (set(), []),
+    ],
+)
+def test_the_signal_alone_withdraws_only_the_sale_and_sharing_consents_standing(
+    standing: set[str], withdrawn: list[str]
+) -> None:
+    recorded = signal_withdrawals((*CATEGORIES, SOCIAL), standing)
+    assert [a.category.key for a in recorded] == withdrawn
+    assert all(a.action == "switch_off" and a.by_gpc for a in recorded)
+
+
+@pytest.mark.parametrize(
+    ("not_after", "expected"),
+    [
+        (None, dt.datetime(2027, 2, 28, 15, 30, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 9, 1, tzinfo=dt.UTC), dt.datetime(2026, 9, 1, tzinfo=dt.UTC)),
+        (dt.datetime(2028, 1, 1, tzinfo=dt.UTC), dt.datetime(2027, 2, 28, 15, 30, tzinfo=dt.UTC)),
+    ],
+)
+def test_a_correction_by_the_signal_never_outlives_the_stored_choice(
+    not_after: dt.datetime | None, expected: dt.datetime
+) -> None:
+    choice = {**ALL_ON, "advertising": False}
+    assert remembered_until(choice, AT, 6, 13, not_after) == expected
+
+
+@pytest.mark.parametrize(
+    ("header", "signalled"), [("1", True), (" 1 ", True), ("0", False), ("", False), (None, False)]
+)
+def test_the_sec_gpc_header_signals_only_with_1(header: str | None, signalled: bool) -> None:
+    assert gpc_signalled(header) is signalled
 
 
 def test_version_of_is_stable_and_order_free() -> None:

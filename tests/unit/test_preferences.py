@@ -101,8 +101,10 @@ def test_sale_opt_out_plans_refusals_objections_and_the_flag_once() -> None:
         ("zeta", "ads", "any", ConsentAction.GIVEN),
     )
     plan = plan_sale_opt_out(record, "acme", ["ads", "social"], ["sharing"])
-    # ads: the never-recorded "any" channel and the granted "web" one; social: already ended.
-    assert plan.refuse == (("acme", "ads", "any"), ("acme", "ads", "web"))
+    # ads: the never-recorded "any" channel is refused, the granted "web" one withdrawn (so
+    # decisions say the consent was withdrawn); social: already ended.
+    assert plan.refuse == (("acme", "ads", "any"),)
+    assert plan.withdraw == (("acme", "ads", "web"),)
     assert plan.object_to == ("sharing",)
     assert plan.set_opt_out
     assert not plan.empty

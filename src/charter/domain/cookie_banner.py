@@ -8,7 +8,10 @@ than asked on every page (CNIL: six months) and a consent lasts at most 13 month
 
 Global Privacy Control (CCPA regulations section 7025; CPA; the signal honoured in the EU as an
 objection) switches off the categories used for sale, sharing or targeted advertising, whatever
-the person clicks.
+the person clicks. Section 7025(c)(1) asks that it be honoured without any further action of the
+person: a stored choice that the signal overrules is corrected by the signal alone (method
+``gpc``), which withdraws what stood of those categories and leaves the person's other answers
+as they were.
 
 For brands in the IAB Transparency & Consent Framework, ``tc_model`` turns a choice into the
 TC string's content: a consent to a cookie category grants its TCF purposes and special features
@@ -21,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -36,6 +39,7 @@ class ChoiceMethod(StrEnum):
     REJECT_ALL = "reject_all"
     CUSTOMIZE = "customize"
     CLOSE = "close"
+    GPC = "gpc"  # no click: the signal alone, applied to the stored choice it overrules
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +86,17 @@ def resolve_choice(
 ) -> dict[str, bool]:
     """Consent per category asking for it. ``customize`` takes ``chosen`` (a category left out
     is refused: no pre-ticked boxes, CJEU C-673/17 *Planet49*); closing is refusing; with GPC
-    the sale and sharing categories are refused whatever was chosen."""
+    the sale and sharing categories are refused whatever was chosen. ``gpc`` takes the stored
+    choice as ``chosen`` and needs the signal itself (422 ``gpc_not_signalled``)."""
     asked = [c for c in categories if c.asks_consent]
     names = {c.key for c in asked}
-    if method is ChoiceMethod.CUSTOMIZE:
+    if method is ChoiceMethod.GPC and not gpc:
+        raise InvalidInput(
+            "method 'gpc' applies the Global Privacy Control signal, and the request carries "
+            'none (send the Sec-GPC: 1 header or "gpc": true)',
+            code="gpc_not_signalled",
+        )
+    if method in (ChoiceMethod.CUSTOMIZE, ChoiceMethod.GPC):
         if chosen is None:
             raise InvalidInput("a customised choice needs 'choices'", code="choices_required")
         unknown = sorted(set(chosen) - names)
@@ -133,6 +144,24 @@ def answers(
     ]
 
 
+def signal_withdrawals(
+    categories: Sequence[BannerCategory], standing: Collection[str]
+) -> list[Answer]:
+    """What the GPC signal alone records against a stored choice (method ``gpc``, no click):
+    each sale or sharing category whose consent still stands (its purpose in ``standing``) is
+    switched off, which the ledger records as a withdrawal. Nothing else is recorded: the
+    person answered nothing new about the other categories, so their answers stand as they
+    were; and a category already off is not recorded again, so the signal sent on every visit
+    leaves one withdrawal."""
+    return [
+        Answer(category, category.purpose, "switch_off", True)
+        for category in categories
+        if category.purpose is not None
+        and category.sale_or_sharing
+        and category.purpose in standing
+    ]
+
+
 def cookie_value(
     cookie_id: str, config_version: str, choice: Mapping[str, bool], expires: dt.datetime
 ) -> str:
@@ -143,13 +172,25 @@ def cookie_value(
 
 
 def remembered_until(
-    choice: Mapping[str, bool], at: dt.datetime, refusal_months: int, consent_months: int
+    choice: Mapping[str, bool],
+    at: dt.datetime,
+    refusal_months: int,
+    consent_months: int,
+    not_after: dt.datetime | None = None,
 ) -> dt.datetime:
     """When the banner asks again: after ``refusal_months`` if anything was refused, else
     after ``consent_months``. A choice with nothing to refuse (no category asks) counts as a
-    full consent."""
+    full consent. ``not_after`` (the expiry of a stored choice that the GPC signal corrects)
+    caps it: the consents kept from that choice were given then, and a correction must not
+    make them outlive their term."""
     months = consent_months if all(choice.values()) else refusal_months
-    return add_months(at, months)
+    until = add_months(at, months)
+    return until if not_after is None else min(until, not_after)
+
+
+def gpc_signalled(header: str | None) -> bool:
+    """Whether a ``Sec-GPC`` request header carries the signal: its only defined value is 1."""
+    return (header or "").strip() == "1"
 
 
 def tc_model(

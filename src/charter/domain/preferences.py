@@ -90,15 +90,17 @@ def opt_out_of_sale(record: SubjectRecord) -> SubjectRecord:
 @dataclass(frozen=True, slots=True)
 class OptOutPlan:
     """What an opt-out-of-sale signal (GPC) changes for one brand: consents to refuse (brand,
-    purpose, channel), purposes to object to, and whether the opt-out flag is newly set."""
+    purpose, channel; never answered), consents to withdraw (they stood), purposes to object to,
+    and whether the opt-out flag is newly set."""
 
     refuse: tuple[ConsentKey, ...]
+    withdraw: tuple[ConsentKey, ...]
     object_to: tuple[str, ...]
     set_opt_out: bool
 
     @property
     def empty(self) -> bool:
-        return not (self.refuse or self.object_to or self.set_opt_out)
+        return not (self.refuse or self.withdraw or self.object_to or self.set_opt_out)
 
 
 def plan_sale_opt_out(
@@ -108,22 +110,26 @@ def plan_sale_opt_out(
     objectable_purposes: Iterable[str],
 ) -> OptOutPlan:
     """The changes an opt-out of sale, sharing and targeted advertising makes (CCPA/CPRA; the
-    GPC signal). Consent purposes of that kind are refused for ``brand`` on the ``any`` channel
-    and on every channel where a consent stands; objectable ones (legitimate interest) get an
-    objection. Nothing already in that state is repeated, so a browser sending the signal on
-    every request leaves one set of events, not one per request."""
+    GPC signal). Consent purposes of that kind are switched off for ``brand`` on the ``any``
+    channel and on every channel where a consent stands: a standing consent is withdrawn (Art.
+    7(3): the ledger and the decisions then say so), one never answered is refused; objectable
+    ones (legitimate interest) get an objection. Nothing already in that state is repeated, so a
+    browser sending the signal on every request leaves one set of events, not one per request."""
     consents = record.decision.consents
     refuse: list[ConsentKey] = []
+    withdraw: list[ConsentKey] = []
     for purpose in consent_purposes:
         channels = {ANY_CHANNEL} | {
             c for (b, p, c), r in consents.items() if b == brand and p == purpose and r.granted
         }
         for channel in sorted(channels):
             current = consents.get((brand, purpose, channel))
-            if current is None or current.granted:
+            if current is None:
                 refuse.append((brand, purpose, channel))
+            elif current.granted:
+                withdraw.append((brand, purpose, channel))
     objections = tuple(p for p in objectable_purposes if p not in record.decision.objections)
-    return OptOutPlan(tuple(refuse), objections, not record.sale_opt_out)
+    return OptOutPlan(tuple(refuse), tuple(withdraw), objections, not record.sale_opt_out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,16 @@ the built-in locale files (``locales/*.json``), overridden by ``cookie_banner.st
 is recorded as one consent event per category asking for consent, against the visitor's
 first-party cookie id, with the policy version, the language and the version of the whole text
 shown; the notice kept for each event is the exact text the banner showed about that category.
+
+The Global Privacy Control signal is recorded as soon as a request carries it for a known cookie
+id: with a choice, or alone (method ``gpc``: the script found a stored choice that the signal
+overrules), when the sale and sharing categories still standing are withdrawn (method ``gpc``)
+and the person's record gets the sale/sharing opt-out; the other answers are left as they were.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -19,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from charter.domain.clock import Clock
-from charter.domain.consent import Channel, ConsentMethod
+from charter.domain.consent import ANY_CHANNEL, Channel, ConsentMethod
 from charter.domain.cookie_banner import (
     BannerCategory,
     ChoiceMethod,
@@ -29,6 +35,7 @@ from charter.domain.cookie_banner import (
     cookie_value,
     remembered_until,
     resolve_choice,
+    signal_withdrawals,
     tc_model,
     version_of,
 )
@@ -70,6 +77,7 @@ class CookieChoice:
     choices: Mapping[str, bool] | None = None
     cookie_id: str | None = None
     gpc: bool = False
+    stored_expires: int | None = None  # method gpc: the stored choice's expiry, epoch seconds
 
 
 @dataclass(frozen=True)
@@ -275,37 +283,44 @@ class CookieBannerService:
                 "the banner has changed since it was shown; show the current one",
                 code="banner_changed",
             )
+        now = self.clock()
+        outcome = resolve_choice(self.categories, method, choice.choices, choice.gpc)
+        not_after = self._stored_expiry(choice, method, now)
         cookie_id = choice.cookie_id or secrets.token_urlsafe(16)
         if not COOKIE_ID.fullmatch(cookie_id):
             raise InvalidValue("cookie_id must be 16-64 letters, digits, '-' or '_'")
-        now = self.clock()
-        outcome = resolve_choice(self.categories, method, choice.choices, choice.gpc)
         texts = {c["key"]: c for c in shown["categories"]}
-        to_record = answers(self.categories, outcome, choice.gpc)
-        recorded = self.consents.record_all(
-            [
-                ConsentRequest(
-                    brand=brand,
-                    purpose=answer.purpose,
-                    action=answer.action,
-                    method=(ConsentMethod.GPC if answer.by_gpc else ConsentMethod.BANNER).value,
-                    notice=_notice(shown["strings"], texts[answer.category.key]),
-                    channel=Channel.ANY.value,
-                    identities={"cookie_id": cookie_id},
-                    language=choice.language,
-                    text_version=text_version,
-                )
-                for answer in to_record
-            ]
-        )
+        known: str | None = None
+        if method is ChoiceMethod.GPC:
+            known, standing = self._standing(brand, cookie_id)
+            to_record = signal_withdrawals(self.categories, standing)
+        else:
+            to_record = answers(self.categories, outcome, choice.gpc)
+        requests = [
+            ConsentRequest(
+                brand=brand,
+                purpose=answer.purpose,
+                action=answer.action,
+                method=(ConsentMethod.GPC if answer.by_gpc else ConsentMethod.BANNER).value,
+                notice=_notice(shown["strings"], texts[answer.category.key]),
+                channel=Channel.ANY.value,
+                identities={"cookie_id": cookie_id},
+                language=choice.language,
+                text_version=text_version,
+            )
+            for answer in to_record
+        ]
+        # The signal seen again has nothing left to withdraw: no empty transaction.
+        recorded = self.consents.record_all(requests) if requests else []
         receipts = {
             answer.category.key: self.receipts.url(event.event_id)
             for answer, event in zip(to_record, recorded, strict=True)
         }
-        if choice.gpc and recorded:
-            self.preferences.opt_out_of_sale(brand, recorded[0].subject_id)
+        subject_id = recorded[0].subject_id if recorded else known
+        if choice.gpc and subject_id is not None:
+            self.preferences.opt_out_of_sale(brand, subject_id)
         until = remembered_until(
-            outcome, now, self.settings.refusal_months, self.settings.consent_months
+            outcome, now, self.settings.refusal_months, self.settings.consent_months, not_after
         )
         setup = self._tcf.get(brand)
         tc_string = (
@@ -333,13 +348,59 @@ class CookieBannerService:
             receipts=receipts,
         )
 
-    def link(self, cookie_id: str, identities: Mapping[str, Any]) -> str:
+    def _stored_expiry(
+        self, choice: CookieChoice, method: ChoiceMethod, now: dt.datetime
+    ) -> dt.datetime | None:
+        """The expiry of the stored choice that a ``gpc`` correction rewrites (it must not
+        extend the consents kept from it); none for a choice made in the banner."""
+        if method is not ChoiceMethod.GPC:
+            return None
+        if choice.cookie_id is None:
+            raise InvalidInput(
+                "method 'gpc' corrects a stored choice: give its cookie_id",
+                code="cookie_id_required",
+            )
+        if choice.stored_expires is None:
+            return None
+        try:
+            expires = dt.datetime.fromtimestamp(choice.stored_expires, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidValue("stored_expires is not a time (epoch seconds)") from None
+        if expires <= now:
+            raise InvalidValue("stored_expires has passed: the stored choice is to be asked again")
+        return expires
+
+    def _standing(self, brand: str, cookie_id: str) -> tuple[str | None, set[str]]:
+        """The subject holding a cookie id, and the purposes whose consent stands for
+        ``brand`` (on the banner's ``any`` channel)."""
+        found, record = self.preferences.decisions.record_of(identities={"cookie_id": cookie_id})
+        if record is None:
+            return None, set()
+        consents = record.decision.consents
+        return found, {
+            purpose
+            for (b, purpose, channel), state in consents.items()
+            if b == brand and channel == ANY_CHANNEL and state.granted
+        }
+
+    def link(
+        self,
+        cookie_id: str,
+        identities: Mapping[str, Any],
+        brand: str | None = None,
+        gpc: bool = False,
+    ) -> str:
         """Link a visitor's cookie id to the person signing in: their banner choices become
-        that person's (subjects merged, the oldest kept), and the sign-in counts as activity."""
+        that person's (subjects merged, the oldest kept), and the sign-in counts as activity.
+        With the GPC signal, the person's opt-out of sale and sharing is recorded for
+        ``brand``, or for every brand when none is named (under the CCPA the signal opts out
+        of the business, not of one of its sites)."""
         if not COOKIE_ID.fullmatch(cookie_id):
             raise InvalidValue("cookie_id must be 16-64 letters, digits, '-' or '_'")
         if "cookie_id" in identities:
             raise InvalidInput("give the cookie id once, as cookie_id", code="invalid_value")
+        if brand is not None:
+            require_brand(self.manifest, brand)
         hashed = hash_identities(
             self.store.vault,
             {**identities, "cookie_id": cookie_id},
@@ -350,7 +411,10 @@ class CookieBannerService:
             repo = SubjectRepository(connection, self.store.vault)
             subject_id = find_or_create(repo, hashed, now)
             repo.touch(subject_id, now)  # signing in is activity (retention "last activity")
-            return subject_id
+        if gpc:
+            for each in [brand] if brand is not None else list(self.manifest.brands):
+                self.preferences.opt_out_of_sale(each, subject_id)
+        return subject_id
 
 
 def _cookie(cookie: Cookie, language: str, strings: dict[str, str]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy import select
+
 from charter.domain.clock import Clock
 from charter.domain.consent import ConsentAction, ConsentEvent, ConsentMethod, notice_hash
 from charter.domain.decisions import Decision, category_allowed, decide
@@ -43,6 +45,7 @@ from charter.services.rules import is_sale_or_sharing
 from charter.storage.ledger import Ledger, LedgerEntry, PreferenceEntry
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
+from charter.storage.tables import rights_requests
 
 UNSUBSCRIBE_SCOPE = "unsubscribe"
 GPC_NOTICE = (
@@ -340,8 +343,9 @@ class PreferenceService:
     ) -> PreferenceOutcome:
         """Record an opt-out of sale, sharing and targeted advertising for one subject and
         brand (a ``Sec-GPC: 1`` request): the record's ``sale_opt_out`` is set; every consent
-        purpose whose data use is advertising or third-party sharing gets a ``refused`` consent
-        event with method ``gpc``; such purposes resting on legitimate interest get an
+        purpose whose data use is advertising or third-party sharing gets a ``withdrawn``
+        (where a consent stood) or ``refused`` (never answered) consent event with method
+        ``gpc``; such purposes resting on legitimate interest get an
         objection. All in one transaction; nothing is repeated once in place."""
         self._check_brand(brand)
         now = self.clock()
@@ -356,7 +360,7 @@ class PreferenceService:
             plan = plan_sale_opt_out(record, brand, self._sale_consent, self._sale_objectable)
             if plan.empty:
                 return PreferenceOutcome(found, False, record)
-            if plan.refuse:
+            if plan.refuse or plan.withdraw:
                 digest = notice_hash(GPC_NOTICE)
                 repo.store_notice(digest, GPC_NOTICE, now)
                 entries = [
@@ -365,7 +369,7 @@ class PreferenceService:
                             b,
                             p,
                             c,
-                            ConsentAction.REFUSED,
+                            action,
                             self.manifest.purposes[p].notice_version,
                             now,
                         ),
@@ -373,7 +377,11 @@ class PreferenceService:
                         method,
                         policy.version,
                     )
-                    for b, p, c in plan.refuse
+                    for action, keys in (
+                        (ConsentAction.REFUSED, plan.refuse),
+                        (ConsentAction.WITHDRAWN, plan.withdraw),
+                    )
+                    for b, p, c in keys
                 ]
                 record, _ = ledger.record_consents(found, entries, now)
             for purpose in plan.object_to:
@@ -387,6 +395,25 @@ class PreferenceService:
                 entry = PreferenceEntry(PreferenceKind.SALE_OPT_OUT.value, method, now, brand=brand)
                 ledger.record_preference(found, entry, record, now)
         return PreferenceOutcome(found, True, record)
+
+    def opt_out_for_request(self, request_id: str) -> PreferenceOutcome | None:
+        """The GPC signal on the privacy center's pages of a verified rights request: the
+        person the request found on file opts out for the request's brand. ``None`` when the
+        request matched nobody on file (there is nothing of theirs to sell or share) or is
+        unknown; the caller has checked the person's access token."""
+        with self.store.read() as connection:
+            row = connection.execute(
+                select(rights_requests.c.brand, rights_requests.c.subject_id).where(
+                    rights_requests.c.id == request_id
+                )
+            ).first()
+            if row is None or row.subject_id is None:
+                return None
+            # Merged into another subject since the request was filed (followed), or erased.
+            current = SubjectRepository(connection, self.store.vault).resolve(row.subject_id)
+        if current is None:
+            return None
+        return self.opt_out_of_sale(row.brand, current)
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -19,10 +19,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from charter.domain.cookie_banner import gpc_signalled
 from charter.domain.errors import CharterError, NotFound, RateLimited, Unauthorized
 from charter.domain.requests import RequestStatus, RequestType
 from charter.facade import Charter
-from charter.services.requests import NewRequest, RequestView
+from charter.services.request_reading import RequestView
+from charter.services.requests import NewRequest
 from charter.web.pages import charter_of, environment, package_download
 from charter.web.ratelimit import hit_client, hit_identity, limited
 
@@ -311,6 +313,11 @@ def status(
                 "or confirm it again with a new code."
             ),
         )
+    if gpc_signalled(request.headers.get("sec-gpc")):
+        # The verified person's browser sends Global Privacy Control: their opt-out of sale
+        # and sharing (CCPA regs. 7025), recorded once; the access token, not a mail scanner's
+        # fetch, brought them here.
+        charter.preferences.opt_out_for_request(request_id)
     view = charter.requests.view(request_id)
     package = charter.requests.package_expiry(request_id)
     return _render(

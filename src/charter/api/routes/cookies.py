@@ -4,7 +4,9 @@
 script on a brand's site calls them); the choice is rate limited per client address and per
 cookie id (``CHARTER_IDENTITY_RATE_LIMIT``), so nobody fills a visitor's ledger. A request
 carrying ``Sec-GPC: 1`` counts as the Global Privacy Control signal, as does ``"gpc": true``
-in the body (the script reads ``navigator.globalPrivacyControl``).
+in the body (the script reads ``navigator.globalPrivacyControl``). Method ``gpc`` is the script
+recording the signal alone, without a click, against a stored choice that it overrules; a
+sign-in link carrying the header records the opt-out for the person signing in.
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 class ChoiceIn(Body):
     brand: str = Field(max_length=64)
     method: ChoiceMethod = Field(
-        description="The button used; closing the banner refuses like 'reject_all'."
+        description="The button used; closing the banner refuses like 'reject_all'. 'gpc': no "
+        "button, the GPC signal alone corrects the stored choice given as 'choices'."
     )
     choices: dict[str, bool] | None = Field(
         default=None,
         max_length=50,
-        description="For 'customize': category key -> consent; a category left out is refused.",
+        description="For 'customize' and 'gpc': category key -> consent; a category left out "
+        "is refused.",
     )
     cookie_id: str | None = Field(
         default=None,
@@ -48,6 +52,13 @@ class ChoiceIn(Body):
     config_version: str = Field(max_length=64, description="As served with the banner.")
     text_version: str = Field(max_length=64, description="As served with the banner.")
     gpc: bool = Field(default=False, description="navigator.globalPrivacyControl was true.")
+    stored_expires: int | None = Field(
+        default=None,
+        ge=0,
+        le=253_402_300_799,  # 9999-12-31T23:59:59Z
+        description="For 'gpc': the stored choice's expiry (epoch seconds, as in its cookie); "
+        "the rewritten cookie does not outlive it.",
+    )
 
 
 class CookieOut(Body):
@@ -69,6 +80,12 @@ class ChoiceOut(Body):
 class LinkIn(Body):
     cookie_id: str = Field(max_length=64)
     identities: dict[str, Any] = Field(description="The signed-in person: email, account_id ...")
+    brand: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The brand signed in to: with Sec-GPC: 1 the opt-out is recorded for it "
+        "(for every brand when absent).",
+    )
 
 
 class LinkOut(Body):
@@ -115,6 +132,7 @@ def record_choice(
             choices=body.choices,
             cookie_id=body.cookie_id,
             gpc=body.gpc or gpc.signalled(request),
+            stored_expires=body.stored_expires,
         )
     )
     return ChoiceOut(
@@ -139,5 +157,8 @@ def record_choice(
     dependencies=[Depends(require(Permission.COLLECT))],
     summary="At sign-in: link the visitor's cookie id, and so its banner choices, to the person",
 )
-def link(body: LinkIn, charter: Charter = Depends(get_charter)) -> LinkOut:
-    return LinkOut(subject_id=charter.cookie_banner.link(body.cookie_id, body.identities))
+def link(body: LinkIn, request: Request, charter: Charter = Depends(get_charter)) -> LinkOut:
+    subject_id = charter.cookie_banner.link(
+        body.cookie_id, body.identities, body.brand, gpc.signalled(request)
+    )
+    return LinkOut(subject_id=subject_id)

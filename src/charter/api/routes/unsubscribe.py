@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from charter.api.auth import get_charter
+from charter.api.routes import gpc
 from charter.api.schemas import ErrorOut
 from charter.facade import Charter
 from charter.services.preferences import UnsubscribeLink
@@ -90,6 +91,9 @@ def perform(
     subject = charter.preferences.read_unsubscribe_token(token).subject_id
     hit_identity(request, "unsubscribe", "subject", subject)
     link, _changed = charter.unsubscribe_by_link(token)
+    if gpc.signalled(request):
+        # A click from the person's browser (mail servers' one-click POSTs carry no signal).
+        charter.opt_out_of_sale(link.brand, link.subject_id)
     if "text/html" in request.headers.get("accept", ""):
         return _page(charter, link, done=True)
     return JSONResponse(

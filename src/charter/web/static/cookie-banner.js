@@ -9,6 +9,12 @@
  * categories; strictly necessary ones are never gated. Any element with
  * data-charter-action="open" reopens the banner.
  *
+ * Global Privacy Control (navigator.globalPrivacyControl or Sec-GPC: 1): the sale and sharing
+ * categories are off and locked. A returning visitor whose stored choice granted one of them is
+ * not asked again: the script records the signal itself (method "gpc": the stored choice minus
+ * those categories), rewrites the cookie, runs only what is left and says so in a dismissable
+ * notice. If that cannot be recorded, the banner asks again and nothing optional runs.
+ *
  * Accessibility: the banner is a non-modal dialog (aria-modal="false"): it asks for a choice
  * but does not hide the page from assistive technology, whose users can still read the page
  * (and the policy it links to) before choosing. While it is open, Tab and Shift+Tab cycle
@@ -39,7 +45,7 @@
 
   var cfg = null, S = {}, gpc = false, stored = null, granted = [];
   var required = { strictly_necessary: 1 }, active = {};
-  var host, root, layer, settingsBtn, live, dialog, errBox, prevFocus, isOpen = false, busy = false;
+  var host, root, layer, settingsBtn, live, notice, dialog, errBox, prevFocus, isOpen = false, busy = false;
   var tc = '', tcm = null, evStatus = 'tcloaded', listeners = {}, nextId = 1, liveTimer;
 
   var domReady = new Promise(function (done) {
@@ -74,16 +80,18 @@
     return cfg.categories.filter(function (c) { return c.key === key; })[0];
   }
 
-  function isValid(s) {
+  // A stored choice of this banner, not expired (and for a TCF brand, its TC string current).
+  function isCurrent(s) {
     if (!s || s.version !== cfg.config_version || !(s.expires * 1000 > Date.now())) return false;
-    // A choice that GPC now overrules is asked again, with the GPC notice.
-    if (gpc && s.granted.some(function (k) { var c = category(k); return c && c.sale_or_sharing; })) {
-      return false;
-    }
     if (!cfg.tcf) return true;
     var m = decodeSafe(getCookie(TC_COOKIE));
     return !!m && m.tcfPolicyVersion === cfg.tcf.tcf_policy_version &&
       m.vendorListVersion === cfg.tcf.vendor_list_version;
+  }
+
+  // A stored choice granting a sale or sharing category, which the GPC signal now overrules.
+  function overruled(s) {
+    return gpc && s.granted.some(function (k) { var c = category(k); return c && c.sale_or_sharing; });
   }
 
   // -- script gating -------------------------------------------------------------------------
@@ -383,8 +391,10 @@
     '.settings{position:fixed;z-index:2147483645;left:.75em;bottom:.75em;font-size:.875em;box-shadow:0 .2em .8em rgba(0,0,0,.3)}',
     '.live{position:fixed;z-index:2147483646;left:.75em;bottom:4.5em;max-width:calc(100vw - 1.5em);background:#1a1a1a;color:#fff;border-radius:.3em;padding:.5em .9em}',
     '.live:empty{width:1px;height:1px;padding:0;overflow:hidden;clip-path:inset(50%)}',
+    '.notice{position:fixed;z-index:2147483646;left:.75em;bottom:4.5em;max-width:min(36em,calc(100vw - 1.5em));background:#eef2ff;color:#1a1a1a;border:2px solid #1d4ed8;border-radius:.3em;padding:.5em 3em .5em .9em;min-height:3.4em}',
+    '.notice p{margin:0}',
     '@media (min-height:32em){.more .acts{position:sticky;bottom:-1em;background:#fff;margin:.75em 0 -1em;padding:.5em 0 1em}}',
-    '@media print{.dlg,.settings,.live{display:none}}'
+    '@media print{.dlg,.settings,.live,.notice{display:none}}'
   ].join('\n');
 
   function h(tag, attrs, kids) {
@@ -563,6 +573,22 @@
     }, 60);
   }
 
+  // A short note that stays until dismissed (not announced then cleared: it reports what was
+  // done in the visitor's name, without a click).
+  function showNotice(text) {
+    dismiss();
+    var x = button('dismiss', '\u00d7', 'x');
+    x.setAttribute('aria-label', S.close);
+    x.title = S.close;
+    notice = h('div', { 'class': 'notice', role: 'status', lang: cfg.language }, [h('p', { text: text }), x]);
+    layer.append(notice);
+  }
+
+  function dismiss() {
+    if (notice) notice.remove();
+    notice = null;
+  }
+
   function showError() {
     if (!errBox) return;
     errBox.textContent = S.error;
@@ -579,6 +605,7 @@
     else if (action === 'reject-all') choose('reject_all');
     else if (action === 'save') choose('customize');
     else if (action === 'close') choose('close');
+    else if (action === 'dismiss') dismiss();
   }
 
   function onKey(event) {
@@ -625,6 +652,22 @@
     relabel();
   }
 
+  function post(body) {
+    return fetch(API + '/v1/cookie-consent', {
+      method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      if (r.status === 409) {
+        return loadConfig(true).then(function (config) {
+          configure(config); // the banner changed: show the current one
+          open(false);
+        });
+      }
+      if (r.status !== 201) throw new Error('cookie consent: HTTP ' + r.status);
+      return r.json().then(function (res) { saved(res, body.method === 'gpc'); });
+    });
+  }
+
   function choose(method) {
     busy = true;
     var body = {
@@ -639,25 +682,31 @@
         if (!required[key]) body.choices[key] = box.checked && !box.disabled;
       });
     }
-    fetch(API + '/v1/cookie-consent', {
-      method: 'POST', credentials: 'omit', headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(body)
-    }).then(function (r) {
-      if (r.status === 409) {
-        return loadConfig(true).then(function (config) {
-          configure(config); // the banner changed: show the current one
-          open(false);
-        });
-      }
-      if (r.status !== 201) throw new Error('cookie consent: HTTP ' + r.status);
-      return r.json().then(saved);
-    }).catch(function (e) {
+    post(body).catch(function (e) {
       showError();
       if (w.console) console.warn('[charter]', e);
     }).then(function () { busy = false; });
   }
 
-  function saved(res) {
+  // GPC overrules the stored choice: record that without asking (CCPA regulations 7025(c)(1):
+  // no further action of the visitor), keeping the rest of the choice as it was.
+  function honourSignal() {
+    busy = true;
+    var choices = {};
+    cfg.categories.forEach(function (c) {
+      if (!c.required) choices[c.key] = !c.sale_or_sharing && stored.granted.indexOf(c.key) >= 0;
+    });
+    post({
+      brand: BRAND, method: 'gpc', choices: choices, cookie_id: stored.id,
+      stored_expires: stored.expires, language: cfg.language, config_version: cfg.config_version,
+      text_version: cfg.text_version, gpc: true
+    }).catch(function (e) {
+      if (w.console) console.warn('[charter]', e);
+      open(false); // not recorded: ask, as without the signal; nothing optional has run
+    }).then(function () { busy = false; });
+  }
+
+  function saved(res, bySignal) {
     var cookie = res.cookie, choices = res.choices || {};
     setCookie(cookie.name, cookie.value, cookie.max_age);
     if (cfg.tcf && res.tc_string) setCookie(TC_COOKIE, res.tc_string, cookie.max_age);
@@ -673,16 +722,16 @@
     if (cfg.tcf) {
       tc = res.tc_string || '';
       tcm = decodeSafe(tc);
-      evStatus = 'useractioncomplete';
+      evStatus = bySignal ? 'tcloaded' : 'useractioncomplete'; // the signal is no user action
     }
-    close();
+    if (isOpen) close(); else settingsBtn.hidden = false;
     notify();
     if (withdrawn) {
       // Scripts that already ran cannot be un-run: start the page again without them.
       location.reload();
       return;
     }
-    announce(S.saved);
+    if (bySignal) showNotice(S.gpc_honoured); else announce(S.saved);
     activate();
   }
 
@@ -701,7 +750,9 @@
     mount();
     configure(results[0]);
     activate();
-    if (isValid(stored)) {
+    if (isCurrent(stored) && overruled(stored)) {
+      honourSignal();
+    } else if (isCurrent(stored)) {
       granted = stored.granted.filter(function (k) { var c = category(k); return c && !c.required; });
       if (cfg.tcf) {
         tc = getCookie(TC_COOKIE);
