@@ -6,10 +6,12 @@ told of an erasure. The example manifest, without its external systems."""
 
 from __future__ import annotations
 
+import csv
 import email
 import io
 import json
 import re
+import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 from charter.config import Settings
 from charter.facade import Charter
 from charter.storage.tables import (
+    audit_events,
     contest_announcements,
     contest_transfers,
     contest_winners,
@@ -505,3 +508,171 @@ def test_a_restricted_person_is_neither_named_nor_passed_until_lifted(site: Site
     assert [e["subject_id"] for e in second["entries"]] == [ann] and second["withheld"] == []
     made = site.announce([{"subject_id": ann}], touchpoint="sponsored_contest")
     assert made.status_code == 201 and made.json()["winners"][0]["line"] == "Ann Lopez, Germany"
+
+
+# -- a transfer read again, as JSON or CSV --------------------------------------------------------
+
+COLUMNS = ["email", "name", "postal_address", "country", "date_of_birth", "entry"]
+
+
+def read_again(site: Site, transfer_id: str, csv_form: bool = False, role: str = "admin") -> Any:
+    suffix = ".csv" if csv_form else ""
+    return site.client.get(
+        f"/v1/contests/sponsored_contest/sponsor-transfers/{transfer_id}{suffix}",
+        headers=site.tokens[role],
+    )
+
+
+def audited(site: Site, action: str) -> list[Any]:
+    with site.charter.store.read() as connection:
+        return list(
+            connection.execute(
+                select(audit_events).where(audit_events.c.action == action).order_by("seq")
+            )
+        )
+
+
+@pytest.mark.parametrize("changes", [extra_fields], ids=["extra_fields"])
+def test_a_transfer_reads_again_as_json_and_as_csv_without_a_second_disclosure(
+    site: Site,
+) -> None:
+    site.enter(
+        ANN,
+        '=HYPERLINK("https://evil.invalid")',
+        touchpoint="sponsored_contest",
+        phone="+4930901820",
+        entry='My "remix", line one\nline two',
+    )
+    site.enter(BOB, "Zoë Ärger", "FR", touchpoint="sponsored_contest", entry="@SUM(1+1)")
+    made = site.transfer()
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["columns"] == COLUMNS and body["id"] is not None
+    disclosed = site.count(disclosures)
+
+    again = read_again(site, body["id"], role="privacy_officer")
+    assert again.status_code == 200, again.text
+    assert again.json() == body
+
+    sheet = read_again(site, body["id"], csv_form=True)
+    assert sheet.status_code == 200, sheet.text
+    assert sheet.headers["content-type"] == "text/csv; charset=utf-8; header=present"
+    disposition = sheet.headers["content-disposition"]
+    assert re.fullmatch(
+        r'attachment; filename="sponsored_contest-dynamo_dj-\d{8}T\d{6}Z\.csv"', disposition
+    ), disposition
+    text = sheet.content.decode("utf-8")
+    assert text.startswith('"email","name","postal_address"') and text.endswith("\r\n")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows == [
+        COLUMNS,
+        [
+            ANN,
+            '\'=HYPERLINK("https://evil.invalid")',
+            "",
+            "DE",
+            "1990-04-01",
+            'My "remix", line one\nline two',
+        ],
+        [BOB, "Zoë Ärger", "", "FR", "1990-04-01", "'@SUM(1+1)"],
+    ]
+    assert "+4930901820" not in text  # the phone: a category the sponsor is not declared for
+
+    # Read twice, disclosed once: the reads are audited as staff reads, without any value.
+    assert site.count(disclosures) == disclosed
+    reads = audited(site, "contest.sponsor_transfer_read")
+    assert [(r.target, r.details["format"], r.details["entries"]) for r in reads] == [
+        (body["id"], "json", 2),
+        (body["id"], "csv", 2),
+    ]
+    assert reads[0].actor != reads[1].actor  # who read it: the privacy officer, then the admin
+    logged = json.dumps([r.details for r in reads], ensure_ascii=False)
+    assert ANN not in logged and "Zoë" not in logged and "HYPERLINK" not in logged
+
+    # Each transfer has its own id; a transfer that passed nothing has none.
+    site.enter(CLEO, "Cleo Moreau", touchpoint="sponsored_contest")
+    second = site.transfer().json()
+    assert second["id"] not in (None, body["id"])
+    assert [e["identities"]["email"] for e in read_again(site, second["id"]).json()["entries"]] == [
+        [CLEO]
+    ]
+    assert site.transfer().json()["id"] is None
+
+
+def test_an_erased_entrant_is_gone_from_a_transfer_read_again(site: Site) -> None:
+    site.enter(ANN, "Ann Lopez", touchpoint="sponsored_contest")
+    site.enter(BOB, "Bob Stone", touchpoint="sponsored_contest")
+    transfer_id = site.transfer().json()["id"]
+    view, _ = site.erase(ANN)
+    assert view["status"] == "completed", view
+
+    after = read_again(site, transfer_id).json()
+    assert [e["identities"]["email"] for e in after["entries"]] == [[BOB]]
+    assert after["disclosures"] == 1
+    sheet = read_again(site, transfer_id, csv_form=True).content.decode()
+    assert ANN not in sheet and "Ann Lopez" not in sheet and BOB in sheet
+
+    site.erase(BOB)
+    for csv_form in (False, True):
+        gone = read_again(site, transfer_id, csv_form=csv_form)
+        assert gone.status_code == 404
+        assert gone.json()["error"]["code"] == "unknown_transfer"
+
+
+def test_a_person_restricted_since_is_withheld_from_a_transfer_read_again(site: Site) -> None:
+    ann = site.enter(ANN, "Ann Lopez", touchpoint="sponsored_contest")
+    site.enter(BOB, "Bob Stone", touchpoint="sponsored_contest")
+    transfer_id = site.transfer().json()["id"]
+
+    def restriction(action: str) -> None:
+        answer = site.client.post(
+            "/v1/restrictions",
+            json={"subject_id": ann, "action": action, "brand": BRAND},
+            headers=site.tokens["privacy_officer"],
+        )
+        assert answer.status_code == 200, answer.text
+
+    restriction("restrict")  # Art. 18: their data is only stored, not shown for the sponsor
+    after = read_again(site, transfer_id).json()
+    assert [e["identities"]["email"] for e in after["entries"]] == [[BOB]]
+    assert [(w["subject_id"], w["reason"]) for w in after["withheld"]] == [(ann, "restricted")]
+    sheet = read_again(site, transfer_id, csv_form=True).content.decode()
+    assert ANN not in sheet and "Ann Lopez" not in sheet and BOB in sheet
+    assert audited(site, "contest.sponsor_transfer_read")[-1].details["withheld"] == 1
+    restriction("lift")
+    emails = [e["identities"]["email"] for e in read_again(site, transfer_id).json()["entries"]]
+    assert emails == [[ANN], [BOB]]
+
+
+def test_reading_a_transfer_again_refuses_what_is_not_one(site: Site) -> None:
+    site.enter(ANN, "Ann Lopez", touchpoint="sponsored_contest")
+    transfer_id = site.transfer().json()["id"]
+    before = len(audited(site, "contest.sponsor_transfer_read"))
+    headers = site.tokens["privacy_officer"]
+    for path, status, code in (
+        (f"sponsored_contest/sponsor-transfers/{uuid.uuid4()}", 404, "unknown_transfer"),
+        (f"sponsored_contest/sponsor-transfers/{uuid.uuid4()}.csv", 404, "unknown_transfer"),
+        (f"contest/sponsor-transfers/{transfer_id}", 404, "unknown_transfer"),
+        (f"nowhere/sponsor-transfers/{transfer_id}.csv", 404, "unknown_touchpoint"),
+        (f"support/sponsor-transfers/{transfer_id}", 422, "not_a_contest"),
+        ("sponsored_contest/sponsor-transfers/not-an-id", 422, "invalid_request"),
+        ("sponsored_contest/sponsor-transfers/not-an-id.csv", 422, "invalid_request"),
+    ):
+        answer = site.client.get(f"/v1/contests/{path}", headers=headers)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (status, code), path
+        assert "transfer_id" in answer.text or code != "invalid_request"
+    assert len(audited(site, "contest.sponsor_transfer_read")) == before
+
+
+def test_only_the_privacy_team_reads_a_transfer_again(site: Site) -> None:
+    site.enter(ANN, "Ann Lopez", touchpoint="sponsored_contest")
+    transfer_id = site.transfer().json()["id"]
+    for csv_form in (False, True):
+        for role in ("support", "service", "auditor"):
+            refused = read_again(site, transfer_id, csv_form=csv_form, role=role)
+            assert refused.status_code == 403 and ANN not in refused.text
+        path = f"/v1/contests/sponsored_contest/sponsor-transfers/{transfer_id}"
+        assert site.client.get(path + (".csv" if csv_form else "")).status_code == 401
+        for role in ("admin", "privacy_officer"):
+            assert read_again(site, transfer_id, csv_form=csv_form, role=role).status_code == 200
+    assert len(audited(site, "contest.sponsor_transfer_read")) == 4

@@ -27,7 +27,7 @@ from charter.bootstrap import initialise
 from charter.config import Settings
 from charter.domain.errors import InvalidValue
 from charter.facade import Charter
-from charter.services.disclosures import MAX_DOCUMENT_BYTES, DocumentInput, NewDisclosure
+from charter.services.disclosure_inputs import MAX_DOCUMENT_BYTES, DocumentInput, NewDisclosure
 from charter.storage.tables import (
     audit_events,
     disclosure_documents,

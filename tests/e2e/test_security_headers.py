@@ -28,7 +28,7 @@ from charter.config import Settings
 from charter.facade import Charter
 from charter.manifest.render import policy_styles, render_policy_html
 from charter.services.breaches import NewBreach
-from charter.services.disclosures import NewDisclosure
+from charter.services.disclosure_inputs import NewDisclosure
 from charter.services.policy_consent import SCOPE as POLICY_CONSENT
 from charter.services.requests import NewRequest
 from charter.web.security import HSTS, sha256_source

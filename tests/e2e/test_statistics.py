@@ -24,7 +24,8 @@ from charter.cli import app
 from charter.domain.lake import COLUMNS, TABLE, bucket_of, partition_path
 from charter.facade import Charter
 from charter.manifest.countries import COUNTRY_NAMES
-from charter.services.statistics import ReleaseRequest, bounded_aggregates
+from charter.services.release_query import bounded_aggregates
+from charter.services.statistics import ReleaseRequest
 from charter.storage.tables import disclosures, stat_releases
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from charter.api import create_app
 from charter.config import Settings
 from charter.facade import Charter
-from charter.services.disclosures import NewDisclosure
+from charter.services.disclosure_inputs import NewDisclosure
 from charter.storage.tables import audit_events
 
 PERSON = "ann@example.org"

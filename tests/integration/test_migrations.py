@@ -7,12 +7,19 @@ import datetime as dt
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, inspect, select
 
 from charter.storage import migrate
 from charter.storage.engine import make_engine
 from charter.storage.ledger import decode, project
-from charter.storage.tables import decision_states, metadata, subject_states, subjects
+from charter.storage.tables import (
+    contest_transfers,
+    decision_states,
+    metadata,
+    subject_states,
+    subjects,
+    submissions,
+)
 
 
 def test_upgrade_from_empty_matches_the_tables(database_url: str) -> None:
@@ -117,3 +124,59 @@ def test_0003_projects_every_existing_state_and_gives_every_subject_one(
         empty["consent_index"],
     )
     assert decode(states["without-state"]) == decode(None)
+
+
+def test_0021_gives_each_earlier_sponsor_transfer_its_own_id(database_url: str) -> None:
+    engine = make_engine(database_url)
+    first = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    second = first + dt.timedelta(days=1)
+    # contest_transfers as revision 0020 has it (no transfer_id yet).
+    before = Table(
+        "contest_transfers",
+        MetaData(),
+        Column("submission_id", String(36)),
+        Column("touchpoint", String(64)),
+        Column("brand", String(64)),
+        Column("recipient", String(64)),
+        Column("passed_at", DateTime(timezone=True)),
+    )
+    try:
+        migrate.upgrade(engine, "0020")
+        with engine.begin() as connection:
+            connection.execute(
+                insert(subjects).values(
+                    id="s", wrapped_key=b"k", key_id="k", created_at=first, updated_at=first
+                )
+            )
+            for n, passed_at in enumerate((first, first, second)):
+                connection.execute(
+                    insert(submissions).values(
+                        id=f"e{n}",
+                        subject_id="s",
+                        brand="nova",
+                        touchpoint="sponsored_contest",
+                        policy_version="1",
+                        received_at=first,
+                    )
+                )
+                connection.execute(
+                    insert(before).values(
+                        submission_id=f"e{n}",
+                        touchpoint="sponsored_contest",
+                        brand="nova",
+                        recipient="sponsor",
+                        passed_at=passed_at,
+                    )
+                )
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            ids = dict(
+                connection.execute(
+                    select(contest_transfers.c.submission_id, contest_transfers.c.transfer_id)
+                ).all()
+            )
+    finally:
+        engine.dispose()
+    # The two entries passed together share one transfer; the later one is a transfer of its own.
+    assert ids["e0"] == ids["e1"] != ids["e2"]
+    assert all(len(value) == 36 for value in ids.values())

@@ -29,7 +29,8 @@ from charter.services.credentials import (
     refuse_credential_changes,
     secret_of,
 )
-from charter.services.package import AccessData, OwnValue, build_package
+from charter.services.package import build_package
+from charter.services.package_data import AccessData, OwnValue
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "musicgroup" / "charter.yaml"
 HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"

@@ -19,9 +19,8 @@ from charter.domain.decisions import MARKETING_OBJECTION
 from charter.domain.errors import InvalidValue, NotFound
 from charter.domain.requests import RequestType
 from charter.manifest import Manifest, load_manifest
-from charter.services.package import (
-    SCHEMA,
-    SCHEMA_VERSION,
+from charter.services.package import SCHEMA, SCHEMA_VERSION, build_package
+from charter.services.package_data import (
     AccessData,
     ConsentEntry,
     Disclosure,
@@ -29,10 +28,9 @@ from charter.services.package import (
     OwnValue,
     PreferenceEvent,
     Preferences,
-    build_package,
-    duration_in_words,
     own_data_fields,
 )
+from charter.services.package_manifest import duration_in_words
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "musicgroup" / "charter.yaml"
 AT = dt.datetime(2026, 6, 1, 9, 30, tzinfo=dt.UTC)

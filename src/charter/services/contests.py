@@ -1,4 +1,4 @@
-"""Contests and sponsored events: winner announcements and the entries passed to a sponsor.
+"""Contests and sponsored events: winner announcements.
 
 The policy ("Contests"): winners' names are made public "as provided in the applicable rules",
 and a third party sponsoring an event may require entrants' information "as a condition for
@@ -16,13 +16,8 @@ one, so it is published, and nothing is disclosed. The announcement keeps no nam
 winning entries, and the names are read from them each time it is shown, so a winner erased
 since (Art. 17) reads "Name withdrawn" and a corrected name (Art. 16) reads corrected.
 
-Passing entries to the sponsor (``transfer``): the entries not passed before, each with only
-the values of a category the sponsor is declared to receive and collected for a purpose it is
-declared for; in the same transaction a disclosure per person (recipient, purposes, the
-categories actually passed) and a mark on each entry passed, so that the next call passes only
-new ones. A person the sponsor's purpose may not use now (restricted, a child) is withheld and
-named in the answer with the reason; their entries stay unpassed. The ledger's record is what
-tells the sponsor of a later erasure or correction (Art. 19, ``charter.services.notices``).
+Passing entries to the sponsor is ``charter.services.sponsor_transfers``; the lookups both need
+(``contest_of``, ``require_offered``, ``identity_lookups``) are here.
 """
 
 from __future__ import annotations
@@ -34,14 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
 
-from charter.domain.categories import covered_by_any
 from charter.domain.clock import Clock
 from charter.domain.contests import (
     NONE,
-    Collected,
-    for_sponsor,
     published_name,
     sponsor_purposes,
     unnamed_sentence,
@@ -49,12 +40,10 @@ from charter.domain.contests import (
 )
 from charter.domain.decisions import decide
 from charter.domain.disclosures import DisclosureKind
-from charter.domain.errors import Conflict, InvalidInput, InvalidValue, NotFound
+from charter.domain.errors import InvalidInput, InvalidValue, NotFound
 from charter.manifest.countries import country_name
 from charter.manifest.models import (
-    IDENTITY_CATEGORIES,
     ContestRules,
-    IdentityKind,
     Manifest,
     RecipientKind,
     Touchpoint,
@@ -71,7 +60,6 @@ from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
 from charter.storage.tables import (
     contest_announcements,
-    contest_transfers,
     contest_winners,
     identities,
     personal_values,
@@ -79,11 +67,6 @@ from charter.storage.tables import (
 )
 
 MAX_WINNERS = 100
-SPONSOR_KINDS = {
-    RecipientKind.THIRD_PARTY: DisclosureKind.THIRD_PARTY_SHARE,
-    RecipientKind.AFFILIATE: DisclosureKind.AFFILIATE_SHARE,
-}
-"""Who may sponsor a contest, and the kind of disclosure passing entries to it is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,37 +103,6 @@ class AnnouncementView:
     created_at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class PassedEntry:
-    entry: str
-    """The entry's id (its submission)."""
-    subject_id: str
-    received_at: dt.datetime
-    identities: dict[str, list[str]]
-    data: dict[str, Any]
-    disclosure_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Withheld:
-    entry: str
-    subject_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class TransferView:
-    touchpoint: str
-    brand: str
-    recipient: str
-    recipient_name: str
-    purposes: list[str]
-    passed_at: dt.datetime
-    entries: list[PassedEntry]
-    withheld: list[Withheld]
-    disclosures: int
-
-
 class ContestService:
     def __init__(
         self, manifest: Manifest, store: Store, clock: Clock, disclosures: DisclosureService
@@ -173,8 +125,8 @@ class ContestService:
     ) -> AnnouncementView:
         """Publish a contest's winners as its rules say (see the module docstring); nothing is
         written if any winner is refused."""
-        touchpoint, rules = self._contest(touchpoint_key)
-        self._offered(touchpoint_key, touchpoint, brand)
+        touchpoint, rules = contest_of(self.manifest, touchpoint_key)
+        require_offered(self.manifest, touchpoint_key, touchpoint, brand)
         text = printable(title, "title").strip()
         if not text or len(text) > 200:
             raise InvalidValue("title: 1 to 200 characters")
@@ -256,7 +208,7 @@ class ContestService:
                         recipient=public_key,
                         brand=brand,
                         subject_id=subject_id,
-                        lookups=_lookups(connection, subject_id),
+                        lookups=identity_lookups(connection, subject_id),
                         categories=categories,
                         purposes=public_purposes,
                         note=f"Winner of '{text}' ({touchpoint_key}), announcement "
@@ -360,207 +312,6 @@ class ContestService:
         country = country_name(code) if isinstance(code, str) else None
         return WinnerView(winner_line(name, country), name, country, False)
 
-    # -- the sponsor ------------------------------------------------------------------------------
-
-    def transfer(self, touchpoint_key: str, brand: str, actor: str) -> TransferView:
-        """Pass the entries not passed before to the contest's sponsor (see the module
-        docstring); all or nothing."""
-        touchpoint, rules = self._contest(touchpoint_key)
-        self._offered(touchpoint_key, touchpoint, brand)
-        key = rules.sponsor
-        if key is None:
-            raise InvalidInput(
-                f"touchpoint '{touchpoint_key}': its contest rules name no sponsor",
-                code="no_sponsor",
-            )
-        sponsor = self.manifest.recipients.get(key)
-        purposes = sponsor_purposes(touchpoint.purposes, sponsor.purposes if sponsor else ())
-        if sponsor is None or sponsor.kind not in SPONSOR_KINDS or not purposes:
-            raise InvalidInput(
-                f"sponsor '{key}' is not a third-party or affiliate recipient declared for one "
-                f"of the purposes of '{touchpoint_key}' ({', '.join(touchpoint.purposes)}); "
-                "nothing was passed",
-                code="sponsor_not_declared",
-            )
-        now = self.clock()
-        passed: list[PassedEntry] = []
-        withheld: list[Withheld] = []
-        recorded = 0
-        try:
-            with self.store.write() as connection:
-                repo = SubjectRepository(connection, self.store.vault)
-                ledger = Ledger(connection)
-                pending = connection.execute(
-                    select(submissions.c.id, submissions.c.subject_id, submissions.c.received_at)
-                    .where(
-                        submissions.c.touchpoint == touchpoint_key,
-                        submissions.c.brand == brand,
-                        submissions.c.id.not_in(select(contest_transfers.c.submission_id)),
-                    )
-                    .order_by(submissions.c.received_at, submissions.c.id)
-                ).all()
-                people: dict[str, list[Any]] = {}
-                for entry in pending:
-                    people.setdefault(entry.subject_id, []).append(entry)
-                marks = []
-                for subject_id, entries in people.items():
-                    state = ledger.load(subject_id).decision
-                    refused = [
-                        d.reason
-                        for p in purposes
-                        if not (d := decide(self.rules[p], state, [], brand)).allowed
-                    ]
-                    if refused:
-                        withheld.extend(Withheld(e.id, subject_id, refused[0]) for e in entries)
-                        continue
-                    chosen_ids = self._identities_for(
-                        repo, subject_id, touchpoint, sponsor.categories, purposes
-                    )
-                    values = _entry_values(connection, repo, [e.id for e in entries])
-                    person_categories = {c for _, c, _ in chosen_ids}
-                    shaped = []
-                    for entry in entries:
-                        collected = [
-                            Collected(v["field"], v["category"], tuple(v["purposes"]))
-                            for v in values.get(entry.id, [])
-                        ]
-                        chosen = {
-                            c.field for c in for_sponsor(collected, sponsor.categories, purposes)
-                        }
-                        data = {
-                            v["field"]: v["value"]
-                            for v in values.get(entry.id, [])
-                            if v["field"] in chosen
-                        }
-                        person_categories |= {
-                            v["category"] for v in values.get(entry.id, []) if v["field"] in chosen
-                        }
-                        shaped.append((entry, data))
-                    disclosure_id = None
-                    if person_categories:
-                        disclosure_id = self.disclosures.record_about(
-                            connection,
-                            kind=SPONSOR_KINDS[sponsor.kind],
-                            recipient=key,
-                            brand=brand,
-                            subject_id=subject_id,
-                            lookups=_lookups(connection, subject_id),
-                            categories=sorted(person_categories),
-                            purposes=purposes,
-                            note=f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} of "
-                            f"'{touchpoint_key}' passed to the sponsor, as the contest rules "
-                            "make it a condition of taking part.",
-                            actor=actor,
-                            now=now,
-                        )
-                        recorded += 1
-                    idents: dict[str, list[str]] = {}
-                    for kind, _, value in chosen_ids:
-                        idents.setdefault(kind, []).append(value)
-                    for entry, data in shaped:
-                        passed.append(
-                            PassedEntry(
-                                entry=entry.id,
-                                subject_id=subject_id,
-                                received_at=utc(entry.received_at).astimezone(dt.UTC),
-                                identities=idents,
-                                data=data,
-                                disclosure_id=disclosure_id,
-                            )
-                        )
-                        marks.append(
-                            {
-                                "submission_id": entry.id,
-                                "touchpoint": touchpoint_key,
-                                "brand": brand,
-                                "recipient": key,
-                                "disclosure_id": disclosure_id,
-                                "passed_at": now,
-                            }
-                        )
-                if marks:
-                    connection.execute(insert(contest_transfers), marks)
-                append_audit(
-                    connection,
-                    at=now,
-                    actor=actor,
-                    action="contest.sponsor_transfer",
-                    target=touchpoint_key,
-                    details={
-                        "brand": brand,
-                        "recipient": key,
-                        "entries": len(marks),
-                        "people": recorded,
-                        "withheld": len(withheld),
-                    },
-                )
-        except IntegrityError:
-            # Another transfer of the same contest marked some of these entries first.
-            raise Conflict(
-                "another transfer of this contest's entries ran at the same time; nothing was "
-                "passed by this one: ask again for the entries still new",
-                code="transfer_in_progress",
-            ) from None
-        return TransferView(
-            touchpoint=touchpoint_key,
-            brand=brand,
-            recipient=key,
-            recipient_name=sponsor.name,
-            purposes=purposes,
-            passed_at=now,
-            entries=passed,
-            withheld=withheld,
-            disclosures=recorded,
-        )
-
-    # -- helpers ----------------------------------------------------------------------------------
-
-    def _identities_for(
-        self,
-        repo: SubjectRepository,
-        subject_id: str,
-        touchpoint: Touchpoint,
-        categories: Sequence[str],
-        purposes: Sequence[str],
-    ) -> list[tuple[str, str, str]]:
-        """The person's identities a sponsor receives, as (kind, category, value): of a kind
-        the touchpoint collects (the entrant gave one there), collected for one of
-        ``purposes`` (as collection assigns purposes: those whose categories cover it) and of
-        a category the sponsor receives."""
-        wanted = {kind.value for kind in touchpoint.identities}
-        found = []
-        for kind, value in repo.identities_of(subject_id):
-            if kind not in wanted:
-                continue
-            category = IDENTITY_CATEGORIES[IdentityKind(kind)]
-            serving = tuple(
-                p
-                for p in touchpoint.purposes
-                if covered_by_any(category, self.manifest.purposes[p].categories)
-            )
-            collected = Collected(f"identities.{kind}", category, serving)
-            if for_sponsor([collected], categories, purposes):
-                found.append((kind, category, value))
-        return found
-
-    def _contest(self, key: str) -> tuple[Touchpoint, ContestRules]:
-        touchpoint = self.manifest.touchpoints.get(key)
-        if touchpoint is None:
-            raise NotFound(f"no touchpoint '{key}' in the manifest", code="unknown_touchpoint")
-        if touchpoint.contest is None:
-            raise InvalidInput(
-                f"touchpoint '{key}' is not a contest (it has no contest rules)",
-                code="not_a_contest",
-            )
-        return touchpoint, touchpoint.contest
-
-    def _offered(self, key: str, touchpoint: Touchpoint, brand: str) -> None:
-        require_brand(self.manifest, brand)
-        if brand not in self.manifest.touchpoint_brands(touchpoint):
-            raise InvalidInput(
-                f"touchpoint '{key}' is not offered by brand '{brand}'", code="brand_not_offered"
-            )
-
     def _published_categories(self, touchpoint: Touchpoint, rules: ContestRules) -> list[str]:
         fields = [rules.name_field]
         if rules.winner_country and rules.country_field is not None:
@@ -585,6 +336,30 @@ class ContestService:
             f"no public recipient is declared for a purpose of '{key}': winners' names may not "
             "be published (lint: contest_rules_resolve)",
             code="undeclared_disclosure",
+        )
+
+
+def contest_of(manifest: Manifest, key: str) -> tuple[Touchpoint, ContestRules]:
+    """The touchpoint ``key`` and its contest rules; 404 ``unknown_touchpoint``, 422
+    ``not_a_contest``."""
+    touchpoint = manifest.touchpoints.get(key)
+    if touchpoint is None:
+        raise NotFound(f"no touchpoint '{key}' in the manifest", code="unknown_touchpoint")
+    if touchpoint.contest is None:
+        raise InvalidInput(
+            f"touchpoint '{key}' is not a contest (it has no contest rules)",
+            code="not_a_contest",
+        )
+    return touchpoint, touchpoint.contest
+
+
+def require_offered(manifest: Manifest, key: str, touchpoint: Touchpoint, brand: str) -> None:
+    """The brand exists and offers the touchpoint; else 422 ``unknown_brand`` or
+    ``brand_not_offered``."""
+    require_brand(manifest, brand)
+    if brand not in manifest.touchpoint_brands(touchpoint):
+        raise InvalidInput(
+            f"touchpoint '{key}' is not offered by brand '{brand}'", code="brand_not_offered"
         )
 
 
@@ -619,30 +394,7 @@ def _values(
     return found
 
 
-def _entry_values(
-    connection: Connection, repo: SubjectRepository, entries: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Every value of these entries, opened, by entry."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in connection.execute(
-        select(personal_values)
-        .where(personal_values.c.submission_id.in_(list(entries)))
-        .order_by(personal_values.c.id)
-    ):
-        found.setdefault(row.submission_id, []).append(
-            {
-                "field": row.field,
-                "category": row.category,
-                "purposes": list(row.purposes),
-                "value": repo.open_value(
-                    row.subject_id, row.touchpoint, row.field, row.value_sealed
-                ),
-            }
-        )
-    return found
-
-
-def _lookups(connection: Connection, subject_id: str) -> list[str]:
+def identity_lookups(connection: Connection, subject_id: str) -> list[str]:
     """The keyed hashes of the person's identities (``kind:hex``), as the ledger keeps them."""
     return [
         f"{row.kind}:{bytes(row.lookup_hash).hex()}"

@@ -18,7 +18,7 @@ from charter.domain.policy_diff import (
     diff,
 )
 from charter.manifest.models import IDENTITY_CATEGORIES, Contact, Manifest, Purpose
-from charter.services.package import duration_in_words
+from charter.services.package_manifest import duration_in_words
 
 
 def facts_of(manifest: Manifest) -> PolicyFacts:

@@ -39,7 +39,7 @@ from charter.manifest.models import Manifest, Touchpoint
 from charter.services.brands import require_brand
 from charter.services.identify import find_or_create, hash_identities, owners_of
 from charter.services.outbox import Message, Outbox
-from charter.services.package import duration_in_words
+from charter.services.package_manifest import duration_in_words
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
 from charter.storage.store import Store

@@ -46,7 +46,7 @@ from charter.services.decisions import DecisionService
 from charter.services.identify import hash_identities, locate
 from charter.services.notices import Notifier
 from charter.services.outbox import Message, Outbox
-from charter.services.package import PublicField
+from charter.services.package_data import PublicField
 from charter.services.values import normalise_email, printable
 from charter.storage.audit import append_audit
 from charter.storage.store import Store

@@ -35,7 +35,7 @@ from charter.domain.errors import InvalidInput
 from charter.domain.requests import RequestStatus, RequestType, transition
 from charter.manifest.models import Manifest
 from charter.services.consents import ConsentService
-from charter.services.disclosures import recipients_disclosed_to
+from charter.services.disclosure_report import recipients_disclosed_to
 from charter.services.notices import NOTIFIED_TYPES, Notifier
 from charter.services.outbox import Outbox
 from charter.services.own_data import OwnData
@@ -45,7 +45,7 @@ from charter.services.publication import (
     published_touchpoints,
     recorded_republications,
 )
-from charter.services.requests import (
+from charter.services.request_records import (
     audit_actor,
     record_event,
     request_key,

@@ -24,37 +24,36 @@ published, and the quotes whose author's permission still stands *now*. A quote 
 author's sealed values rather than copying them, so an erasure (which deletes the values, and
 with the person's key makes any copy unreadable) removes it; a withdrawal, an objection or a
 restriction hides it at the next read. The disclosure records stay as evidence (Art. 5(2)),
-naming no one once the person is erased.
+naming no one once the person is erased. The quotes are ``charter.services.survey_quotes``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.orm import aliased
 
 from charter.domain import release as rules
 from charter.domain import surveys as survey_rules
 from charter.domain.clock import Clock
-from charter.domain.disclosures import DisclosureKind
 from charter.domain.errors import InvalidInput, InvalidValue, NotFound
 from charter.domain.surveys import Answer
 from charter.manifest.models import Manifest, RecipientKind, SurveyRules, Touchpoint
 from charter.services.brands import require_brand
 from charter.services.decisions import DecisionService
 from charter.services.disclosures import DisclosureService
-from charter.services.statistics import laplace_int
+from charter.services.laplace import laplace_int
+from charter.services.survey_quotes import Quote, SurveyQuotes, quote_categories, quote_problems
 from charter.services.values import printable
 from charter.storage.audit import append_audit
 from charter.storage.engine import utc
 from charter.storage.store import Store
 from charter.storage.subjects import SubjectRepository
-from charter.storage.tables import identities, personal_values, stat_releases, survey_quotes
+from charter.storage.tables import personal_values, stat_releases
 from charter.storage.vault import Vault
 
 DATASET_PREFIX = "survey:"
@@ -71,12 +70,6 @@ class ResultRequest:
     until: dt.datetime | None = None
     epsilon: float | None = None
     quotes: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Quote:
-    text: str
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +128,8 @@ class SurveyService:
         self.manifest = manifest
         self.store = store
         self.clock = clock
-        self.decisions = decisions
         self.disclosures = disclosures
+        self.quotes = SurveyQuotes(store, decisions, disclosures)
 
     # -- publishing ----------------------------------------------------------------------------
 
@@ -198,8 +191,8 @@ class SurveyService:
             released.append(
                 {"field": name, "choices": [{"choice": c, "count": n} for c, n in counts.items()]}
             )
-        quotes = self._quotes(touchpoint, rules_of, answers) if request.quotes else []
-        quoted = self._quote_categories(touchpoint, rules_of) if quotes else []
+        quotes = self.quotes.publishable(touchpoint, rules_of, answers) if request.quotes else []
+        quoted = quote_categories(touchpoint, rules_of) if quotes else []
 
         now = self.clock()
         release_id = str(uuid.uuid4())
@@ -251,7 +244,7 @@ class SurveyService:
                     result={"fields": released, "suppressed": suppressed, "quotes": len(quotes)},
                 )
             )
-            self._record_quotes(
+            self.quotes.record(
                 connection, release_id, rules_of, recipient, quoted, quotes, actor, now
             )
             append_audit(
@@ -319,94 +312,6 @@ class SurveyService:
             )
         return public[0]
 
-    def _quotes(
-        self, touchpoint: Touchpoint, survey: SurveyRules, answers: Sequence[Answer[str]]
-    ) -> list[tuple[Quote, _QuoteRef]]:
-        """The quotes publishable now (rule 4 of the domain module), oldest answer first."""
-        assert survey.quote_field and survey.name_field and survey.attribution_purpose
-        signed = survey_rules.latest_signed(answers, survey.quote_field, survey.name_field)
-        categories = self._quote_categories(touchpoint, survey)
-        allowed = self._allowed(
-            survey.attribution_purpose,
-            categories,
-            [(person, quote.brand) for person, (quote, _) in signed.items()],
-        )
-        found: list[tuple[Quote, _QuoteRef]] = []
-        for person, (quote, name) in sorted(signed.items(), key=lambda i: (i[1][0].at, i[0])):
-            name_value = name.value if name is not None else None
-            if not survey_rules.quotable(allowed.get(person, False), quote.value, name_value):
-                continue
-            assert name is not None and isinstance(quote.value, str)
-            found.append(
-                (
-                    Quote(survey_rules.quote_text(quote.value), str(name_value).strip()),
-                    _QuoteRef(person, quote.brand, quote.order, name.order),
-                )
-            )
-        return found
-
-    def _quote_categories(self, touchpoint: Touchpoint, survey: SurveyRules) -> list[str]:
-        assert survey.quote_field and survey.name_field
-        return list(
-            dict.fromkeys(
-                touchpoint.fields[f].category for f in (survey.name_field, survey.quote_field)
-            )
-        )
-
-    def _allowed(
-        self, purpose: str, categories: list[str], people: Iterable[tuple[str, str]]
-    ) -> dict[str, bool]:
-        """Whether each (person, brand)'s decision for ``purpose`` allows the use now."""
-        by_brand: dict[str, list[str]] = {}
-        for person, brand in people:
-            by_brand.setdefault(brand, []).append(person)
-        allowed: dict[str, bool] = {}
-        for brand, subject_ids in by_brand.items():
-            decisions = self.decisions.decide_many(brand, purpose, categories, subject_ids)
-            for subject_id, decision in zip(subject_ids, decisions, strict=True):
-                allowed[subject_id] = decision.allowed
-        return allowed
-
-    def _record_quotes(
-        self,
-        connection: Connection,
-        release_id: str,
-        survey: SurveyRules,
-        recipient: str,
-        categories: list[str],
-        quotes: Sequence[tuple[Quote, _QuoteRef]],
-        actor: str,
-        now: dt.datetime,
-    ) -> None:
-        """Each quote: a public posting about its author, and the row pointing at the values."""
-        if not quotes:
-            return
-        assert survey.attribution_purpose is not None
-        lookups = _lookups(connection, [ref.person for _, ref in quotes])
-        for position, (_, ref) in enumerate(quotes):
-            disclosure_id = self.disclosures.record_about(
-                connection,
-                kind=DisclosureKind.PUBLIC_POSTING,
-                recipient=recipient,
-                brand=ref.brand,
-                subject_id=ref.person,
-                lookups=lookups.get(ref.person, []),
-                categories=categories,
-                purposes=[survey.attribution_purpose],
-                note=f"Comment quoted with the name given, in survey result {release_id}.",
-                actor=actor,
-                now=now,
-            )
-            connection.execute(
-                survey_quotes.insert().values(
-                    release_id=release_id,
-                    position=position,
-                    quote_value_id=ref.quote_value,
-                    name_value_id=ref.name_value,
-                    disclosure_id=disclosure_id,
-                )
-            )
-
     # -- reading -------------------------------------------------------------------------------
 
     def result(self, release_id: str) -> SurveyResult:
@@ -421,7 +326,7 @@ class SurveyService:
             ).first()
             if row is None:
                 raise NotFound(f"no survey result '{release_id}'", code="unknown_survey_result")
-            stored = self._stored_quotes(connection, release_id)
+            stored = self.quotes.stored(connection, release_id)
         query = row.query
         key = str(query["touchpoint"])
         touchpoint = self.manifest.touchpoints.get(key)
@@ -431,19 +336,9 @@ class SurveyService:
             stored
             and touchpoint is not None
             and survey is not None
-            and not _quote_problems(touchpoint, survey)
+            and not quote_problems(touchpoint, survey)
         ):
-            assert survey.attribution_purpose is not None  # _quote_problems
-            allowed = self._allowed(
-                survey.attribution_purpose,
-                self._quote_categories(touchpoint, survey),
-                [(person, brand) for person, brand, _, _ in stored],
-            )
-            quotes = [
-                Quote(survey_rules.quote_text(text), name.strip())
-                for person, _, text, name in stored
-                if survey_rules.quotable(allowed.get(person, False), text, name)
-            ]
+            quotes = self.quotes.shown(touchpoint, survey, stored)
         # A result whose survey (or its quote rules) left the manifest keeps its counts and shows
         # no quote: nothing says any more who allowed what.
         return SurveyResult(
@@ -464,40 +359,6 @@ class SurveyService:
             recipient=row.recipient,
             disclosure_id=row.disclosure_id,
         )
-
-    def _stored_quotes(
-        self, connection: Connection, release_id: str
-    ) -> list[tuple[str, str, Any, Any]]:
-        """(person, brand, quote, name) of a result's quotes still held, in published order."""
-        quote = aliased(personal_values)
-        name = aliased(personal_values)
-        rows = connection.execute(
-            select(
-                quote.c.subject_id,
-                quote.c.brand,
-                quote.c.touchpoint,
-                quote.c.field.label("quote_field"),
-                quote.c.value_sealed.label("quote_sealed"),
-                name.c.subject_id.label("name_subject"),
-                name.c.touchpoint.label("name_touchpoint"),
-                name.c.field.label("name_field"),
-                name.c.value_sealed.label("name_sealed"),
-            )
-            .select_from(survey_quotes)
-            .join(quote, quote.c.id == survey_quotes.c.quote_value_id)
-            .join(name, name.c.id == survey_quotes.c.name_value_id)
-            .where(survey_quotes.c.release_id == release_id)
-            .order_by(survey_quotes.c.position)
-        ).all()
-        repo = SubjectRepository(connection, self.store.vault)
-        found = []
-        for r in rows:
-            if r.name_subject != r.subject_id:  # both moved together on a merge; never apart
-                continue
-            text = repo.open_value(r.subject_id, r.touchpoint, r.quote_field, r.quote_sealed)
-            signed = repo.open_value(r.subject_id, r.name_touchpoint, r.name_field, r.name_sealed)
-            found.append((r.subject_id, r.brand, text, signed))
-        return found
 
     def results(self, touchpoint: str | None = None, limit: int = 100) -> list[ResultSummary]:
         """The published results, newest first (for staff: who published what, when)."""
@@ -544,31 +405,12 @@ def _check_rules(key: str, touchpoint: Touchpoint, survey: SurveyRules, *, quoti
         if name not in touchpoint.fields or touchpoint.fields[name].choices is None
     ]
     if quoting:
-        problems += _quote_problems(touchpoint, survey)
+        problems += quote_problems(touchpoint, survey)
     if problems:
         raise InvalidInput(
             f"touchpoints.{key}.survey: {'; '.join(problems)} (see charter policy check)",
             code="survey_rules_unresolved",
         )
-
-
-def _quote_problems(touchpoint: Touchpoint, survey: SurveyRules) -> list[str]:
-    problems = [
-        f"{attribute}: not a field of the touchpoint"
-        for attribute in ("quote_field", "name_field")
-        if getattr(survey, attribute) not in touchpoint.fields
-    ]
-    if survey.attribution_purpose not in touchpoint.consent_purposes:
-        problems.append("attribution_purpose: not a consent purpose of the touchpoint")
-    return problems
-
-
-@dataclass(frozen=True, slots=True)
-class _QuoteRef:
-    person: str
-    brand: str
-    quote_value: int
-    name_value: int
 
 
 def _spent(connection: Connection, dataset: str) -> float:
@@ -630,23 +472,6 @@ def _answers(
                 brand=row.brand,
             )
         )
-    return found
-
-
-def _lookups(connection: Connection, subject_ids: Sequence[str]) -> dict[str, list[str]]:
-    """The keyed hashes (``kind:hex``) of each person's identities, for the disclosure records
-    (they find the record again after a merge, and name no one once the person is erased)."""
-    found: dict[str, list[str]] = {}
-    for start in range(0, len(subject_ids), 500):
-        chunk = sorted(set(subject_ids[start : start + 500]))
-        for row in connection.execute(
-            select(identities.c.subject_id, identities.c.kind, identities.c.lookup_hash).where(
-                identities.c.subject_id.in_(chunk)
-            )
-        ):
-            found.setdefault(row.subject_id, []).append(
-                f"{row.kind}:{bytes(row.lookup_hash).hex()}"
-            )
     return found
 
 

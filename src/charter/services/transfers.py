@@ -26,7 +26,7 @@ from charter.manifest.models import Manifest, Recipient
 from charter.services.brands import require_brand
 from charter.services.disclosures import DisclosureService
 from charter.services.outbox import Message, Outbox
-from charter.services.package import MECHANISM_TEXT
+from charter.services.package_manifest import MECHANISM_TEXT
 from charter.services.values import normalise_email
 from charter.storage.audit import append_audit
 from charter.storage.store import Store

@@ -27,7 +27,7 @@ from charter.domain.errors import CharterError, InvalidValue, NotFound
 from charter.domain.permissions import Permission, allowed
 from charter.facade import Charter
 from charter.manifest.models import RecipientKind
-from charter.services.disclosures import (
+from charter.services.disclosure_inputs import (
     MAX_DOCUMENT_BYTES,
     DisclosureStep,
     DocumentInput,

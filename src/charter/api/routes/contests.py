@@ -1,10 +1,13 @@
-"""Contests over HTTP (``charter.services.contests``).
+"""Contests over HTTP (``charter.services.contests``, ``charter.services.sponsor_transfers``).
 
 ``POST /v1/contests/{touchpoint}/winners`` announces winners as the contest's rules allow, and
 ``POST /v1/contests/{touchpoint}/sponsor-transfers`` passes the new entries to the contest's
 sponsor: both ``run_contests`` (the privacy team), since both disclose personal data and a
-transfer answers with the entries themselves. ``GET /v1/contests/announcements/{id}`` is public
-(rate limited per client): what was published, the names read from the winners' current data.
+transfer answers with the entries themselves. ``GET .../sponsor-transfers/{id}`` reads a
+transfer again as JSON, ``GET .../sponsor-transfers/{id}.csv`` as a CSV file for the sponsor's
+spreadsheets: ``run_contests`` too, as it answers with the same entries.
+``GET /v1/contests/announcements/{id}`` is public (rate limited per client): what was published,
+the names read from the winners' current data.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field, model_validator
 
 from charter.api.auth import get_charter, require
@@ -21,6 +24,7 @@ from charter.api.schemas import UUID_PATTERN, Body, ErrorOut
 from charter.domain.permissions import Permission
 from charter.facade import Charter
 from charter.services.contests import MAX_WINNERS, AnnouncementView, WinnerInput
+from charter.services.sponsor_transfers import TransferView, transfer_csv
 from charter.services.tokens import Caller
 from charter.web.ratelimit import limited
 
@@ -30,6 +34,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _RUN = Depends(require(Permission.RUN_CONTESTS))
 Touchpoint = Path(max_length=64, description="A touchpoint with contest rules.")
+TransferId = Path(pattern=UUID_PATTERN, description="The transfer's id, as its making answered.")
 
 
 class WinnerIn(Body):
@@ -93,6 +98,10 @@ class WithheldOut(BaseModel):
 
 
 class TransferOut(BaseModel):
+    id: str | None = Field(
+        description="Reads the transfer again (GET .../sponsor-transfers/{id}); null when "
+        "nothing was passed."
+    )
     touchpoint: str
     brand: str
     recipient: str
@@ -102,6 +111,9 @@ class TransferOut(BaseModel):
     entries: list[PassedEntryOut] = Field(description="The entries not passed before.")
     withheld: list[WithheldOut]
     disclosures: int = Field(description="Disclosures recorded: one per person passed.")
+    columns: list[str] = Field(
+        description="The fields the sponsor receives, in the manifest's order (the CSV's header)."
+    )
 
 
 def announcement_out(view: AnnouncementView) -> AnnouncementOut:
@@ -175,8 +187,55 @@ def transfer(
     caller: Caller = _RUN,
     charter: Charter = Depends(get_charter),
 ) -> TransferOut:
-    view = charter.contests.transfer(touchpoint, body.brand, token_actor(caller))
+    view = charter.sponsor_transfers.transfer(touchpoint, body.brand, token_actor(caller))
+    return transfer_out(view)
+
+
+# Registered before the JSON form: its path would take "{id}.csv" and refuse it as no id.
+@router.get(
+    "/{touchpoint}/sponsor-transfers/{transfer_id}.csv",
+    responses={**_ERRORS, 200: {"content": {"text/csv": {}}}},
+    summary="A sponsor transfer again, as CSV for the sponsor's staff (audited; no new disclosure)",
+)
+def transfer_as_csv(
+    touchpoint: str = Touchpoint,
+    transfer_id: str = TransferId,
+    caller: Caller = _RUN,
+    charter: Charter = Depends(get_charter),
+) -> Response:
+    view = charter.sponsor_transfers.read(touchpoint, transfer_id, token_actor(caller), as_csv=True)
+    name, content = transfer_csv(view)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8; header=present",
+        headers={
+            # The name is made of manifest keys and digits: nothing to escape.
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/{touchpoint}/sponsor-transfers/{transfer_id}",
+    response_model=TransferOut,
+    responses=_ERRORS,
+    summary="A sponsor transfer again, its entries as they are now (audited; no new disclosure)",
+)
+def transfer_again(
+    touchpoint: str = Touchpoint,
+    transfer_id: str = TransferId,
+    caller: Caller = _RUN,
+    charter: Charter = Depends(get_charter),
+) -> TransferOut:
+    return transfer_out(
+        charter.sponsor_transfers.read(touchpoint, transfer_id, token_actor(caller))
+    )
+
+
+def transfer_out(view: TransferView) -> TransferOut:
     return TransferOut(
+        id=view.id,
         touchpoint=view.touchpoint,
         brand=view.brand,
         recipient=view.recipient,
@@ -199,4 +258,5 @@ def transfer(
             for w in view.withheld
         ],
         disclosures=view.disclosures,
+        columns=view.columns,
     )

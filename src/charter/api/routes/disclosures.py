@@ -25,14 +25,8 @@ from charter.domain.disclosures import COMPELLED, DisclosureKind, DisclosureStat
 from charter.domain.errors import Forbidden, InvalidValue
 from charter.domain.permissions import Permission, allowed
 from charter.facade import Charter
-from charter.services.disclosures import (
-    DisclosureStep,
-    DisclosureView,
-    DocumentInput,
-    DocumentView,
-    EventView,
-    NewDisclosure,
-)
+from charter.services.disclosure_inputs import DisclosureStep, DocumentInput, NewDisclosure
+from charter.services.disclosure_views import DisclosureView, DocumentView, EventView
 from charter.services.tokens import Caller
 from charter.web.pages import attachment
 
