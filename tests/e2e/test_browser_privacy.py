@@ -12,6 +12,7 @@ load only from the server's own origin.
 from __future__ import annotations
 
 import email
+import email.header
 import json
 import queue
 import re
@@ -130,13 +131,13 @@ def test_the_form_works_from_the_keyboard(page: tuple[Any, list[str]], site: Sit
     tab.keyboard.press("Tab")
     assert tab.evaluate("document.activeElement.textContent") == "Skip to the content"
     order = []
-    for _ in range(5):
+    for _ in range(10):
         tab.keyboard.press("Tab")
         focused = tab.evaluate(
             """() => {
                 const e = document.activeElement, style = getComputedStyle(e);
                 return {tag: e.tagName.toLowerCase(), type: e.type || '', id: e.id,
-                        value: e.type === 'radio' ? e.value : '',
+                        value: e.type === 'radio' ? e.value : (e.hreflang || ''),
                         outline: style.outlineStyle, width: parseFloat(style.outlineWidth)};
             }"""
         )
@@ -144,6 +145,7 @@ def test_the_form_works_from_the_keyboard(page: tuple[Any, list[str]], site: Sit
         assert (focused["outline"], focused["width"]) == ("solid", 3), focused
         order.append((focused["tag"], focused["type"], focused["value"] or focused["id"]))
     assert order == [
+        *(("a", "", language) for language in ("en", "de", "fr", "es", "ja")),  # the switcher
         ("input", "radio", "access"),  # the group is one stop; arrows move within it
         ("input", "email", "email"),
         ("textarea", "textarea", "details"),
@@ -206,6 +208,54 @@ def test_file_confirm_and_download_a_copy_of_my_data(
     # the report is self-contained: opened in the browser it loads nothing
     requested.clear()
     tab.set_content(report)
+    assert requested == []
+
+
+def test_the_switcher_turns_the_center_german_and_the_request_follows(
+    page: tuple[Any, list[str]], site: Site, tmp_path: Path
+) -> None:
+    tab, requested = page
+    while not site.mail.empty():
+        site.mail.get_nowait()
+    person = PERSON + 1
+    tab.goto(f"{site.base}/privacy?brand=akkord_pro")
+    assert tab.evaluate("document.documentElement.lang") == "en"
+    tab.get_by_role("navigation", name="Language").get_by_role("link", name="Deutsch").click()
+    tab.get_by_role("heading", name="Ihre Datenschutz-Anliegen").wait_for()
+    assert tab.evaluate("document.documentElement.lang") == "de"
+    tab.get_by_label("Schicken Sie mir eine Kopie meiner Daten").check()
+    tab.get_by_label("Ihre E-Mail-Adresse").fill(email_of(person))
+    tab.get_by_role("button", name="Anfrage senden").click()
+    tab.get_by_role("heading", name="Sehen Sie in Ihre E-Mails").wait_for()
+
+    mail = site.mail.get(timeout=10)
+    assert mail["To"] == email_of(person) and mail["Content-Language"] == "de"
+    body = "\n".join(mail.get_payload(decode=True).decode().splitlines())  # type: ignore[union-attr]
+    assert "Ihr Code" in str(email.header.make_header(email.header.decode_header(mail["Subject"])))
+    code = re.search(r"^\s+(\d{6})$", body, re.M).group(1)  # type: ignore[union-attr]
+    request_id = re.search(r"request=([0-9a-f-]{36})", body).group(1)  # type: ignore[union-attr]
+
+    tab.get_by_label("Code").fill(code)
+    tab.get_by_role("button", name="Anfrage bestätigen").click()
+    tab.wait_for_url(f"{site.base}/privacy/requests/{request_id}")
+    tab.get_by_role("heading", name="Ihre Anfrage").wait_for()
+    assert "Sie haben die Anfrage bestätigt." in tab.get_by_role("table").inner_text()
+    status = tab.get_by_role("status")
+    deadline = time.monotonic() + 30
+    while "Erledigt." not in status.inner_text():
+        assert time.monotonic() < deadline, status.inner_text()
+        time.sleep(0.3)
+        tab.reload()
+    with tab.expect_download() as started:
+        tab.get_by_role("link", name="Ihre Daten herunterladen").click()
+    saved = tmp_path / "meine-daten.zip"
+    started.value.save_as(saved)
+    with zipfile.ZipFile(saved) as package:
+        report = package.read("report.html").decode()
+    requested.clear()
+    tab.set_content(report)
+    assert tab.evaluate("document.documentElement.lang") == "de"
+    tab.get_by_role("heading", name="Welche Daten wir über Sie speichern").wait_for()
     assert requested == []
 
 

@@ -538,3 +538,84 @@ def test_own_data_fields_read_the_collect_step_result() -> None:
     ]
     assert fields["consents"][0].at == AT
     assert fields["preferences"].restricted is True
+
+
+# --- the report's language ----------------------------------------------------------------------
+
+
+def _members(manifest: Manifest, **changes: object) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(build_package(manifest, access_data(**changes)))) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _shape(value: object) -> object:
+    """data.json's keys (and list lengths), without its values."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(item) for item in value]
+    return None
+
+
+def test_the_report_of_a_request_filed_in_french_is_in_french(
+    manifest: Manifest, files: dict[str, bytes], document: dict[str, object]
+) -> None:
+    french = _members(manifest, language="fr-FR")
+    report = french["report.html"].decode()
+    assert parse(report).tags[0] == ("html", {"lang": "fr"})
+    headings = [text for _, text in parse(report).headings]
+    assert headings[0] == "Vos données personnelles chez Resonance Music Group, Inc."
+    assert "Pourquoi nous les utilisons" in headings and "Vos droits" in headings
+    assert "établi le <time" in report and "1 juin 2026 à 09:30 UTC</time>" in report
+    assert "3 ans après votre dernière activité, puis effacées" in report  # durations in words
+    assert "Notre intérêt : Keeping owners informed" in report  # the manifest's words as written
+    assert "Toutes les heures sont en temps universel coordonné (UTC)." in report
+    assert "Nous avons remplacé 4 adresses e-mail ou numéros de téléphone" in report
+    # The zip's names and data.json's keys are a format: the same in every language.
+    assert list(french) == list(files)
+    data = json.loads(french["data.json"])
+    assert _shape(data) == _shape(document)
+    purposes = data["information"]["purposes"]
+    assert {p["basis_text"] for p in purposes} >= {"votre consentement", "nos intérêts légitimes"}
+    assert data["information"]["automated_decision_making"]["text"].startswith("Nous ne prenons")
+
+
+def test_without_a_request_language_the_report_is_in_the_brand_s_language(
+    manifest: Manifest,
+) -> None:
+    report = _members(manifest, brand="sonora_voice")["report.html"].decode()
+    assert parse(report).tags[0] == ("html", {"lang": "de"})
+    assert "Ihre personenbezogenen Daten bei Resonance Music Group, Inc." in report
+    assert "1. Juni 2026, 09:30 UTC" in report
+    unoffered = _members(manifest, language="pt")["report.html"].decode()  # no texts: English
+    assert parse(unoffered).tags[0] == ("html", {"lang": "en"})
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "es", "ja"])
+def test_no_english_heading_or_label_is_left_in_a_translated_report(
+    manifest: Manifest, report: str, language: str
+) -> None:
+    translated = _members(manifest, language=language)["report.html"].decode()
+    english = parse(report)
+    words = {text for _, text in english.headings}
+    words |= {attrs["aria-label"] or "" for _, attrs in english.tags if attrs.get("aria-label")} - {
+        attrs["aria-label"] or "" for _, attrs in parse(translated).tags if "aria-label" in attrs
+    }
+    # Headings that name only the manifest's texts (a system and a table) stay as written.
+    words -= {text for _, text in english.headings if ": " in text and "Transfers" not in text}
+    assert words and [w for w in words if w in translated] == []
+    for sentence in ("We replaced", "Nothing was removed", "All times are in", "Your password"):
+        assert sentence not in translated
+
+
+def test_a_password_is_described_in_the_report_s_language(manifest: Manifest) -> None:
+    password = OwnValue(
+        "product_registration", "password", "user.authorization.credentials", "s3cret!", AT
+    )
+    members = _members(manifest, values=[password], language="de")
+    report = members["report.html"].decode()
+    assert "Ein Passwort ist gesetzt (zuletzt geändert am 1. Juni 2026)" in report
+    assert "Ihr Passwort ist nicht in dieser Kopie." in report
+    assert "s3cret!" not in report
+    # a CSV cell is a format: it stays in English
+    assert b"A password is set (last changed 1 June 2026)" in members["charter/values.csv"]

@@ -23,6 +23,11 @@ when it last changed (``charter.domain.credentials``).
 Times are ISO 8601 in UTC; a naive time is taken to be UTC already (SQLite returns them so).
 The output is deterministic: the same input gives the same bytes.
 
+The report, and the texts for people in data.json (a legal basis in words, a retention period,
+a safeguard), are in the request's language, else the brand's default, among the languages
+Charter has texts for and the group chose (``charter.domain.languages``; Art. 12(1) plain
+language). data.json's keys, its codes and the zip's file names are a format: they stay.
+
 This module lays the package out; what it is made from is ``charter.services.package_data``,
 and what the manifest says about the data is ``charter.services.package_manifest``.
 """
@@ -53,11 +58,13 @@ from charter.domain.credentials import (
     password_state,
 )
 from charter.domain.errors import InvalidValue, NotFound
+from charter.domain.languages import mail_language
 from charter.domain.redaction import redact
 from charter.domain.regions import in_region
 from charter.domain.requests import RequestType
 from charter.manifest.models import IDENTITY_CATEGORIES, Manifest
 from charter.services.credentials import conceal_values
+from charter.services.mail_language import offered_languages
 from charter.services.package_data import (
     AccessData,
     ConsentEntry,
@@ -72,20 +79,11 @@ from charter.services.package_manifest import (
     describe_recipients,
     describe_retention,
     identity_kind,
-    when,
 )
+from charter.services.page_texts import HtmlTexts, PageTexts
 
 SCHEMA = "charter.access-package"
 SCHEMA_VERSION = 1
-REDACTION_REASON = (
-    "E-mail addresses and telephone numbers of other people found in free text (messages, "
-    "chats) were replaced by [redacted]: a copy of your data must not disclose other people's "
-    "data (GDPR Art. 15(4)). Your own addresses and numbers were left in."
-)
-NO_AUTOMATED_DECISIONS = (
-    "We make no decision about you based solely on automated processing, profiling included, "
-    "that has legal effects on you or similarly significantly affects you (GDPR Art. 22)."
-)
 
 
 # --- plain values -------------------------------------------------------------------------------
@@ -116,17 +114,40 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _text(value: Any) -> str:
-    """A plain value as one cell of text (CSV, report)."""
+def _text(value: Any, texts: PageTexts | None = None) -> str:
+    """A plain value as one cell of text: in a CSV (``texts`` None: the format's English), or
+    in the report's language."""
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        if texts is None:
+            return "yes" if value else "no"
+        return texts("report.yes" if value else "report.no")
     if is_password_state(value):
-        return describe_password_state(value)
+        return describe_password_state(value) if texts is None else _password(value, texts)
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+def _password(value: Mapping[str, Any], texts: PageTexts) -> str:
+    """``describe_password_state`` in the report's language."""
+    changed = value.get("changed_at")
+    if not changed:
+        return texts("report.password")
+    moment = as_utc(dt.datetime.fromisoformat(str(changed)))
+    return texts("report.password.changed", date=texts.date(moment))
+
+
+def report_language(manifest: Manifest, data: AccessData) -> str:
+    """The report's language: the request's, else the brand's default (among those offered)."""
+    brand = manifest.brands.get(data.brand)
+    return mail_language(
+        requested=data.language,
+        recorded=None,
+        brand_default=brand.default_language if brand is not None else None,
+        offered=offered_languages(manifest),
+    )
 
 
 # --- the person's data --------------------------------------------------------------------------
@@ -274,7 +295,8 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
     for v in values:
         v["value"] = redactions.apply("charter/values", v["category"], v["value"])
     tables = _tables(manifest, data, redactions)
-    d = Describe(manifest, _held_categories(data, values, tables))
+    texts = PageTexts(report_language(manifest, data))
+    d = Describe(manifest, _held_categories(data, values, tables), texts)
     prefs = data.preferences
     recipients = describe_recipients(d)
     document: dict[str, Any] = {
@@ -312,7 +334,7 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
         "redactions": {
             "total": sum(redactions.by_source.values()),
             "by_source": dict(sorted(redactions.by_source.items())),
-            "reason": REDACTION_REASON,
+            "reason": texts("report.redaction_reason"),
         },
         "information": {
             "categories": {c: d.category(c) for c in sorted(d.held)},
@@ -320,7 +342,7 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
             "recipients": recipients,
             "retention": describe_retention(d),
             "transfers": [r for r in recipients if r["outside_home_region"]],
-            "automated_decision_making": {"used": False, "text": NO_AUTOMATED_DECISIONS},
+            "automated_decision_making": {"used": False, "text": texts("report.automated.none")},
             "response_deadline_days": manifest.policy.response_deadline_days,
             "supervisory_authority_url": manifest.policy.supervisory_authority_url,
         },
@@ -371,8 +393,13 @@ def build_package(manifest: Manifest, data: AccessData) -> bytes:
             files=list(members),
             passwords=any(is_password_state(v["value"]) for v in values)
             or any(is_password_state(c) for t in tables for r in t["rows"] for c in r.values()),
-            when=when,
-            text=_text,
+            when=d.when,
+            text=lambda value: _text(value, texts),
+            t=HtmlTexts(texts),
+            choices={
+                "objections": [d.purpose(p) for p in prefs.objections],
+                "unsubscribes": [f"{d.brand(b)} ({c})" for b, c in prefs.unsubscribes],
+            },
         )
         .encode()
     )

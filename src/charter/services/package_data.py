@@ -187,6 +187,8 @@ class AccessData:
     prior_notices: Sequence[PriorNoticeSent] = ()
     public_fields: Sequence[PublicField] = ()
     redact_categories: tuple[str, ...] = (FREE_TEXT,)
+    language: str | None = None
+    """The language of the request (its report is in it when Charter has texts for it)."""
 
 
 def own_data_fields(collected: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,10 @@ the safeguards of transfers, the retention rules and legal holds, where the data
 
 Apart from the package's building (``charter.services.package``) because it reads the manifest,
 not the person's data: everything is derived from the manifest (one source of truth), filtered
-to the categories actually held about the person (``Describe.held``); the wording of durations
-and transfer mechanisms is shared with the policy's other texts.
+to the categories actually held about the person (``Describe.held``). What it says in words is
+in the report's language (``Describe.texts``, the page catalogue: GDPR Art. 12(1) plain
+language); the English wording of durations and transfer mechanisms is shared with the policy's
+other texts.
 """
 
 from __future__ import annotations
@@ -20,22 +22,21 @@ from charter.domain.durations import parse_duration
 from charter.domain.regions import in_region
 from charter.manifest.models import (
     IDENTITY_CATEGORIES,
-    CountedFrom,
     IdentityKind,
     LegalBasis,
     Manifest,
-    RetentionAction,
     Source,
     TransferMechanism,
 )
-from charter.manifest.render import BASIS_TEXT
 from charter.services.package_data import AccessData, OwnValue, as_utc
+from charter.services.page_texts import PageTexts
 
 
 class Describe:
-    def __init__(self, manifest: Manifest, held: set[str]) -> None:
+    def __init__(self, manifest: Manifest, held: set[str], texts: PageTexts | None = None) -> None:
         self.m = manifest
         self.held = held
+        self.texts = texts or PageTexts()
 
     def category(self, key: str) -> str:
         """The manifest's description of a category, or of its nearest declared ancestor."""
@@ -60,7 +61,7 @@ class Describe:
 
     def purpose(self, key: str) -> str:
         if key == MARKETING_OBJECTION:
-            return "All direct marketing"
+            return self.texts("report.all_marketing")
         found = self.m.purposes.get(key)
         return found.name if found else key
 
@@ -80,6 +81,10 @@ class Describe:
         found = self.m.brands.get(key)
         return found.name if found else key
 
+    def when(self, moment: dt.datetime | str) -> dict[str, str]:
+        """``when`` in the report's language."""
+        return when(moment, self.texts)
+
 
 MECHANISM_TEXT = {
     TransferMechanism.ADEQUACY: "an adequacy decision of the European Commission (GDPR Art. 45)",
@@ -88,19 +93,8 @@ MECHANISM_TEXT = {
     TransferMechanism.BCR: "binding corporate rules (GDPR Art. 47)",
     TransferMechanism.DEROGATION: "a derogation for a specific situation (GDPR Art. 49)",
 }
-_KIND_TEXT = {
-    "processor": "a service provider working on our instructions",
-    "affiliate": "a company of our group",
-    "public": "the public",
-    "authority": "public authorities",
-    "third_party": "another company, under its own privacy policy",
-}
-_SOURCE_TEXT = {
-    Source.DIRECT: "from you",
-    Source.AUTOMATIC: "automatically, while you used our websites, apps or products",
-    Source.PARTNER: "from a partner",
-    Source.SOCIAL_MEDIA: "from a social media platform",
-}
+"""The policy's English wording of each safeguard; the report's, in its language, is the page
+catalogue's ``report.mechanism.*`` (the same words in English)."""
 
 
 def describe_purposes(d: Describe, data: AccessData) -> list[dict[str, Any]]:
@@ -111,11 +105,11 @@ def describe_purposes(d: Describe, data: AccessData) -> list[dict[str, Any]]:
         if not mine and key not in named:
             continue
         if p.legal_basis is LegalBasis.CONSENT:
-            choice = "You can withdraw your consent at any time."
+            choice = d.texts("report.choice.withdraw")
         elif p.direct_marketing and p.may_object:
-            choice = "You can object at any time, and we then stop."
+            choice = d.texts("report.choice.object_marketing")
         elif p.may_object:
-            choice = "You can object, on grounds relating to your situation."
+            choice = d.texts("report.choice.object")
         else:
             choice = ""
         result.append(
@@ -124,7 +118,7 @@ def describe_purposes(d: Describe, data: AccessData) -> list[dict[str, Any]]:
                 "name": p.name,
                 "description": p.description,
                 "legal_basis": p.legal_basis.value,
-                "basis_text": BASIS_TEXT[p.legal_basis],
+                "basis_text": d.texts(f"report.basis.{p.legal_basis.value}"),
                 "legitimate_interest": p.legitimate_interest
                 if p.legal_basis is LegalBasis.LEGITIMATE_INTEREST
                 else None,
@@ -149,7 +143,7 @@ def describe_recipients(d: Describe) -> list[dict[str, Any]]:
                 "key": key,
                 "name": r.name,
                 "kind": r.kind.value,
-                "kind_text": _KIND_TEXT.get(r.kind.value, r.kind.value.replace("_", " ")),
+                "kind_text": d.texts(f"report.kind.{r.kind.value}"),
                 "description": r.description,
                 "purposes": [d.purpose(p) for p in r.purposes],
                 "categories": mine,
@@ -158,8 +152,12 @@ def describe_recipients(d: Describe) -> list[dict[str, Any]]:
                 "outside_home_region": outside,
                 "transfer": {
                     "mechanism": r.transfer.mechanism.value,
-                    "text": MECHANISM_TEXT[r.transfer.mechanism]
-                    + (f", module {r.transfer.module}" if r.transfer.module else ""),
+                    "text": d.texts(f"report.mechanism.{r.transfer.mechanism.value}")
+                    + (
+                        d.texts("report.mechanism.module", module=r.transfer.module)
+                        if r.transfer.module
+                        else ""
+                    ),
                     "reference": r.transfer.reference,
                 }
                 if r.transfer
@@ -178,18 +176,21 @@ def describe_retention(d: Describe) -> dict[str, Any]:
         mine = d.mine(rule.categories)
         if not mine:
             continue
-        action = "deleted" if rule.action is RetentionAction.DELETE else "anonymised"
+        t = d.texts
         if rule.period:
-            collected = rule.counted_from is CountedFrom.COLLECTION
-            start = "we collected it" if collected else "your last activity"
-            text = f"{duration_in_words(rule.period)} after {start}, then {action}"
+            text = t(
+                f"report.retention.{rule.counted_from.value}.{rule.action.value}",
+                period=t.duration(rule.period),
+            )
             if rule.criteria:
                 text += f" ({rule.criteria.rstrip('.')})"
         else:
-            text = (rule.criteria or "As long as the purpose requires").rstrip(".")
-        touchpoints = [d.touchpoint(t) for t in rule.touchpoints]
+            text = (rule.criteria or t("report.retention.as_long")).rstrip(".")
+        touchpoints = [d.touchpoint(tp) for tp in rule.touchpoints]
         applies = rule.description or (
-            f"Data from: {', '.join(touchpoints)}" if touchpoints else "All such data"
+            t("report.retention.from", touchpoints=", ".join(touchpoints))
+            if touchpoints
+            else t("report.retention.all")
         )
         rules.append(
             {
@@ -218,7 +219,7 @@ def describe_retention(d: Describe) -> dict[str, Any]:
             "key": hold.key,
             "law": hold.law,
             "period": hold.period,
-            "period_text": duration_in_words(hold.period),
+            "period_text": d.texts.duration(hold.period),
             "categories": mine,
             "category_names": d.names(mine),
             "touchpoints": hold.touchpoints,
@@ -246,11 +247,11 @@ def describe_origins(d: Describe, data: AccessData) -> list[dict[str, Any]]:
                 "name": d.touchpoint(touchpoint),
                 "brand": d.brand(brand),
                 "source": source.value,
-                "source_text": _SOURCE_TEXT[source],
+                "source_text": d.texts(f"report.source.{source.value}"),
                 "from_you": source in {Source.DIRECT, Source.AUTOMATIC},
                 "category_names": d.names(sorted({v.category for v in found})),
-                "first": when(times[0]),
-                "last": when(times[-1]),
+                "first": d.when(times[0]),
+                "last": d.when(times[-1]),
             }
         )
     return result
@@ -275,10 +276,12 @@ def duration_in_words(period: str) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def when(moment: dt.datetime | str) -> dict[str, str]:
-    """A moment as the report shows it: ISO 8601 and in words, in UTC."""
+def when(moment: dt.datetime | str, texts: PageTexts | None = None) -> dict[str, str]:
+    """A moment as the report shows it: ISO 8601 and in words (in ``texts``' language, English
+    if none), in UTC."""
     moment = as_utc(dt.datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
-    return {"iso": moment.isoformat(), "text": f"{moment.day} {moment:%B %Y, %H:%M} UTC"}
+    words = (texts or PageTexts()).moment(moment)
+    return {"iso": moment.isoformat(), "text": f"{words} UTC"}
 
 
 def identity_kind(kind: str) -> IdentityKind | None:

@@ -122,6 +122,15 @@ class RequestReading(RequestBase):
             raise NotFound(f"no request '{request_id}'", code="unknown_request")
         return str(brand)
 
+    def language_of(self, request_id: str) -> str | None:
+        """The language the request was filed in, if one was given (None too for no request:
+        the caller's action answers that)."""
+        with self.store.read() as connection:
+            language = connection.scalar(
+                select(rights_requests.c.language).where(rights_requests.c.id == request_id)
+            )
+        return None if language is None else str(language)
+
     def package_expiry(self, request_id: str) -> dt.datetime | None:
         """When the request's access package stops being downloadable, if it has one now."""
         with self.store.read() as connection:

@@ -9,20 +9,34 @@ request's pages, so it never appears in a URL.
 Filing, confirming and asking for a new code are rate limited like the API's calls, sharing
 their counts (per client address, and per e-mail or request); a refused form is shown again
 with the reason, status 429 and ``Retry-After``, and nothing is recorded.
+
+Every page is in the person's language (GDPR Art. 12(1), ``charter.domain.page_languages``):
+the one they chose with the switcher (``?lang=``, kept by the forms), else their request's,
+else their browser's ``Accept-Language``, else the brand's default. A request is filed in the
+page's language, so its mails and its access report follow.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from charter.domain.cookie_banner import gpc_signalled
-from charter.domain.errors import CharterError, NotFound, RateLimited, Unauthorized
-from charter.domain.requests import RequestStatus, RequestType
+from charter.domain.errors import (
+    CharterError,
+    InvalidValue,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
+from charter.domain.page_languages import page_language
+from charter.domain.requests import RequestType
 from charter.facade import Charter
+from charter.services.mail_language import offered_languages
+from charter.services.page_texts import NAMES, HtmlTexts, PageTexts
 from charter.services.request_reading import RequestView
 from charter.services.requests import NewRequest
 from charter.web.pages import charter_of, environment, package_download
@@ -32,76 +46,56 @@ router = APIRouter(prefix="/privacy", include_in_schema=False)
 RequestId = Path(pattern=r"^[0-9a-f-]{36}$")
 COOKIE = "charter_request"
 
-TYPES = [
-    (
-        RequestType.ACCESS,
-        "Send me a copy of my data",
-        "What we hold about you, why, where it came from and who received it.",
-    ),
-    (
-        RequestType.PORTABILITY,
-        "Give me my data to take elsewhere",
-        "The same data in a machine-readable file.",
-    ),
-    (
-        RequestType.RECTIFICATION,
-        "Correct my data",
-        "Tell us below what is wrong and what is right.",
-    ),
-    (
-        RequestType.ERASURE,
-        "Delete my data",
-        "We delete what we may; what the law makes us keep (such as invoices) we keep "
-        "only for that.",
-    ),
-    (
-        RequestType.RESTRICTION,
-        "Stop using my data for now",
-        "We keep it stored but use it for nothing else, for example while you contest it.",
-    ),
-    (
-        RequestType.OBJECTION,
-        "Object to a use of my data",
-        "Such as marketing or analysis; say which below, or we stop all marketing.",
-    ),
-    (
-        RequestType.WITHDRAW_CONSENT,
-        "Withdraw my consent",
-        "To e-mails, surveys or anything else you agreed to; say which below, or we withdraw all.",
-    ),
-]
-_TYPE_LABEL = {t.value: label for t, label, _ in TYPES}
-_STATUS = {
-    RequestStatus.AWAITING_VERIFICATION: (
-        "We are waiting for you to confirm the request with the code we sent by e-mail."
-    ),
-    RequestStatus.VERIFIED: "Confirmed. We are working on it.",
-    RequestStatus.AWAITING_APPROVAL: "Confirmed. Our privacy team is reviewing it.",
-    RequestStatus.IN_PROGRESS: "We are carrying it out.",
-    RequestStatus.COMPLETED: "Done.",
-    RequestStatus.REJECTED: "Closed without being carried out; we wrote to you why.",
-}
-_HISTORY = {
-    "received": "We received your request.",
-    "message_sent": "We sent you an e-mail.",
-    "code_sent": "We sent you a new code.",
-    "verified": "You confirmed the request.",
-    "approved": "Our privacy team approved it.",
-    "started": "We started carrying it out.",
-    "step_done": "One of our systems was done.",
-    "awaiting_staff": "A step is being done by hand by our staff.",
-    "extended": "We extended the deadline and told you why.",
-    "completed": "Your request is complete.",
-    "rejected": "We closed the request and told you why.",
-    "reminder": None,
-}
+Lang = Query(default="", max_length=16, alias="lang")
+"""The language the person chose with the switcher (a tag; what is not offered is ignored)."""
+LangForm = Form(default="", max_length=16, alias="lang")
+
+TYPES = [t.value for t in RequestType]
+"""What the form offers, in this order."""
+SKIPPED_HISTORY = frozenset({"reminder"})
+"""History the person is not shown (reminders are staff's)."""
+
+
+def _brand(charter: Charter, brand: str) -> str:
+    """``brand``, or the first brand for a page about none known (the action answers that)."""
+    return brand if brand in charter.manifest.brands else next(iter(charter.manifest.brands))
+
+
+def _texts(
+    request: Request, charter: Charter, brand: str, chosen: str, filed: str | None = None
+) -> PageTexts:
+    """The texts of a page in the person's language (see the module docstring)."""
+    manifest = charter.manifest
+    return PageTexts(
+        page_language(
+            chosen=chosen or None,
+            request=filed,
+            accept_language=request.headers.get("accept-language"),
+            brand_default=manifest.brands[_brand(charter, brand)].default_language,
+            offered=offered_languages(manifest),
+        )
+    )
 
 
 def _render(
-    charter: Charter, brand: str, template: str, status: int = 200, **context: Any
+    charter: Charter,
+    brand: str,
+    template: str,
+    texts: PageTexts,
+    here: tuple[str, dict[str, str]],
+    status: int = 200,
+    **context: Any,
 ) -> HTMLResponse:
+    """A page; ``here`` (path and query) is where the switcher's links lead, with ``lang``."""
     manifest = charter.manifest
-    brand = brand if brand in manifest.brands else next(iter(manifest.brands))
+    brand = _brand(charter, brand)
+    path, query = here
+    offered = offered_languages(manifest)
+    languages = [
+        (code, name, f"{path}?{urlencode({**query, 'lang': code})}")
+        for code, name in NAMES.items()
+        if code in offered
+    ]
     html = (
         environment()
         .get_template(template)
@@ -110,11 +104,18 @@ def _render(
             brand_name=manifest.brands[brand].name,
             policy_url=f"/policy?brand={quote(brand)}",
             contact_email=(manifest.policy.dpo or manifest.policy.controller).email,
-            lang=manifest.brands[brand].default_language,
+            lang=texts.language,
+            languages=languages,
+            texts=texts,
+            t=HtmlTexts(texts),
             **context,
         )
     )
-    headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    headers = {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "Content-Language": texts.language,
+    }
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
@@ -128,17 +129,37 @@ def _status_for(error: CharterError) -> int:
     return 422
 
 
+def _message(texts: PageTexts, error: CharterError) -> str:
+    """What went wrong, in the page's language when Charter words it for people (by the
+    error's code); else the error's own message."""
+    key = f"privacy.error.{error.code}"
+    # An invalid value names its field first ("identities.email: ..."): the form's e-mail.
+    if isinstance(error, InvalidValue) and error.message.startswith("identities.email:"):
+        key = "privacy.error.invalid_email"
+    return texts(key) if texts.has(key) else error.message
+
+
 def _home(
-    charter: Charter, brand: str, error: str | None = None, status: int = 200, **form: str
+    charter: Charter,
+    brand: str,
+    texts: PageTexts,
+    error: str | None = None,
+    status: int = 200,
+    **form: str,
 ) -> HTMLResponse:
     return _render(
         charter,
         brand,
         "privacy_home.html.j2",
+        texts,
+        ("/privacy", {"brand": brand} if brand else {}),
         status,
-        title="Your privacy choices",
+        title=texts("privacy.home.title"),
         error=error,
-        types=[(t.value, label, hint) for t, label, hint in TYPES],
+        types=[
+            (value, texts(f"privacy.type.{value}"), texts(f"privacy.type.{value}.hint"))
+            for value in TYPES
+        ],
         deadline_days=charter.manifest.policy.response_deadline_days,
         form={"type": "", "email": "", "details": "", "jurisdiction": "", **form},
     )
@@ -154,10 +175,9 @@ def _limit(request: Request, bucket: str, kind: str, value: str) -> RateLimited 
     return None
 
 
-def _too_many(refused: RateLimited) -> str:
+def _too_many(texts: PageTexts, refused: RateLimited) -> str:
     minutes = max(1, round(refused.retry_after / 60))
-    wait = "a minute" if minutes == 1 else f"{minutes} minutes"
-    return f"Too many tries: please try again in {wait}."
+    return texts(f"privacy.error.too_many.{'one' if minutes == 1 else 'other'}", n=minutes)
 
 
 def _retry_after(response: HTMLResponse, refused: RateLimited) -> HTMLResponse:
@@ -167,9 +187,12 @@ def _retry_after(response: HTMLResponse, refused: RateLimited) -> HTMLResponse:
 
 @router.get("", response_class=HTMLResponse)
 def home(
-    brand: str = Query(default="", max_length=64), charter: Charter = Depends(charter_of)
+    request: Request,
+    brand: str = Query(default="", max_length=64),
+    lang: str = Lang,
+    charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
-    return _home(charter, brand)
+    return _home(charter, brand, _texts(request, charter, brand, lang))
 
 
 @router.post("/requests", response_class=HTMLResponse)
@@ -180,14 +203,17 @@ def file_request(
     email: str = Form(default="", max_length=320),
     details: str = Form(default="", max_length=4000),
     jurisdiction: str = Form(default="", max_length=16),
+    lang: str = LangForm,
     charter: Charter = Depends(charter_of),
 ) -> Response:
+    texts = _texts(request, charter, brand, lang)
     form = {"type": type, "email": email, "details": details, "jurisdiction": jurisdiction}
     refused = _limit(request, "request_intake", "email", email)
     if refused is not None:
-        return _retry_after(_home(charter, brand, _too_many(refused), 429, **form), refused)
-    if type not in _TYPE_LABEL:
-        return _home(charter, brand, "Choose what you would like us to do.", 422, **form)
+        page = _home(charter, brand, texts, _too_many(texts, refused), 429, **form)
+        return _retry_after(page, refused)
+    if type not in TYPES:
+        return _home(charter, brand, texts, texts("privacy.error.type"), 422, **form)
     try:
         received = charter.requests.submit(
             NewRequest(
@@ -197,32 +223,24 @@ def file_request(
                 details={"message": details} if details.strip() else {},
                 jurisdiction=jurisdiction or None,
                 received_via="privacy_center",
+                language=texts.language,
             )
         )
     except CharterError as error:
-        return _home(charter, brand, error.message, _status_for(error), **form)
-    return _verify_page(
-        charter,
-        brand,
-        received.id,
-        status=202,
-        sent=True,
-    )
+        return _home(charter, brand, texts, _message(texts, error), _status_for(error), **form)
+    return _verify_page(charter, brand, texts, received.id, status=202, sent=True)
 
 
 @router.get("/verify", response_class=HTMLResponse)
 def confirm_page(
+    request: Request,
     request_id: str = Query(alias="request", pattern=r"^[0-9a-f-]{36}$"),
     code: str = Query(default="", max_length=12, pattern=r"^[0-9]*$"),
+    lang: str = Lang,
     charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
-    brand = _brand_of(charter, request_id)
-    return _verify_page(
-        charter,
-        brand,
-        request_id,
-        code=code,
-    )
+    brand, texts = _of_request(request, charter, request_id, lang)
+    return _verify_page(charter, brand, texts, request_id, code=code)
 
 
 @router.post("/requests/{request_id}/verify", response_class=HTMLResponse)
@@ -230,12 +248,15 @@ def verify(
     request: Request,
     request_id: str = RequestId,
     code: str = Form(default="", max_length=12),
+    lang: str = LangForm,
     charter: Charter = Depends(charter_of),
 ) -> Response:
-    brand = _brand_of(charter, request_id)
+    brand, texts = _of_request(request, charter, request_id, lang)
     refused = _limit(request, "request_verify", "request", request_id)
     if refused is not None:
-        page = _verify_page(charter, brand, request_id, status=429, error=_too_many(refused))
+        page = _verify_page(
+            charter, brand, texts, request_id, status=429, error=_too_many(texts, refused)
+        )
         return _retry_after(page, refused)
     try:
         verified = charter.requests.verify(request_id, code)
@@ -243,14 +264,18 @@ def verify(
         return _verify_page(
             charter,
             brand,
+            texts,
             request_id,
             status=_status_for(error),
-            error=error.message,
+            error=_message(texts, error),
         )
     worker = request.app.state.worker
     if worker is not None:
         worker.wake()
-    response = RedirectResponse(f"/privacy/requests/{request_id}", status_code=303)
+    # The page's language goes on to the status page, which by itself is in the request's.
+    _, own = _of_request(request, charter, request_id, "")
+    chosen = "" if own.language == texts.language else f"?{urlencode({'lang': texts.language})}"
+    response = RedirectResponse(f"/privacy/requests/{request_id}{chosen}", status_code=303)
     response.set_cookie(
         COOKIE,
         verified.access_token,
@@ -265,12 +290,17 @@ def verify(
 
 @router.post("/requests/{request_id}/code", response_class=HTMLResponse)
 def resend(
-    request: Request, request_id: str = RequestId, charter: Charter = Depends(charter_of)
+    request: Request,
+    request_id: str = RequestId,
+    lang: str = LangForm,
+    charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
-    brand = _brand_of(charter, request_id)
+    brand, texts = _of_request(request, charter, request_id, lang)
     refused = _limit(request, "request_code", "request", request_id)
     if refused is not None:
-        page = _verify_page(charter, brand, request_id, status=429, error=_too_many(refused))
+        page = _verify_page(
+            charter, brand, texts, request_id, status=429, error=_too_many(texts, refused)
+        )
         return _retry_after(page, refused)
     try:
         charter.requests.resend_code(request_id)
@@ -278,17 +308,12 @@ def resend(
         return _verify_page(
             charter,
             brand,
+            texts,
             request_id,
             status=_status_for(error),
-            error=error.message,
+            error=_message(texts, error),
         )
-    return _verify_page(
-        charter,
-        brand,
-        request_id,
-        status=202,
-        sent=True,
-    )
+    return _verify_page(charter, brand, texts, request_id, status=202, sent=True)
 
 
 @router.get(
@@ -297,21 +322,22 @@ def resend(
     dependencies=[Depends(limited("request_status"))],
 )
 def status(
-    request: Request, request_id: str = RequestId, charter: Charter = Depends(charter_of)
+    request: Request,
+    request_id: str = RequestId,
+    lang: str = Lang,
+    charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
+    brand, texts = _of_request(request, charter, request_id, lang)
     try:
         charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
     except Unauthorized:
-        brand = _brand_of(charter, request_id)
         return _verify_page(
             charter,
             brand,
+            texts,
             request_id,
             status=401,
-            error=(
-                "Open this page from the browser in which you confirmed the request, "
-                "or confirm it again with a new code."
-            ),
+            error=texts("privacy.error.elsewhere"),
         )
     if gpc_signalled(request.headers.get("sec-gpc")):
         # The verified person's browser sends Global Privacy Control: their opt-out of sale
@@ -324,11 +350,13 @@ def status(
         charter,
         view.brand,
         "privacy_status.html.j2",
-        title="Your request",
+        texts,
+        (f"/privacy/requests/{request_id}", {}),
+        title=texts("privacy.status.title"),
         view=view,
-        type_label=_TYPE_LABEL.get(view.type, view.type),
-        status_label=_STATUS[RequestStatus(view.status)],
-        history=_history(view),
+        type_label=texts(f"privacy.type.{view.type}") if view.type in TYPES else view.type,
+        status_label=texts(f"privacy.status.{view.status}"),
+        history=_history(texts, view),
         package_url=f"/privacy/requests/{request_id}/package" if package else None,
         package_expires=package,
         authority_url=charter.manifest.policy.supervisory_authority_url,
@@ -346,6 +374,7 @@ def package(
 def _verify_page(
     charter: Charter,
     brand: str,
+    texts: PageTexts,
     request_id: str,
     *,
     status: int = 200,
@@ -354,12 +383,15 @@ def _verify_page(
     code: str = "",
 ) -> HTMLResponse:
     """The page that asks for the code: after filing ("check your e-mail") or to confirm."""
+    query = {"request": request_id, **({"code": code} if code else {})}
     return _render(
         charter,
         brand,
         "privacy_verify.html.j2",
+        texts,
+        ("/privacy/verify", query),
         status,
-        title="Check your e-mail" if sent else "Confirm your request",
+        title=texts("privacy.verify.title.sent" if sent else "privacy.verify.title"),
         error=error,
         sent=sent,
         request_id=request_id,
@@ -367,17 +399,26 @@ def _verify_page(
     )
 
 
-def _history(view: RequestView) -> list[dict[str, Any]]:
+def _history(texts: PageTexts, view: RequestView) -> list[dict[str, Any]]:
     shown: list[dict[str, Any]] = []
     for entry in view.history:
-        text = _HISTORY.get(entry.kind, entry.kind.replace("_", " "))
-        if text is not None and (not shown or shown[-1]["text"] != text):
+        if entry.kind in SKIPPED_HISTORY:
+            continue
+        key = f"privacy.history.{entry.kind}"
+        text = texts(key) if texts.has(key) else entry.kind.replace("_", " ")
+        if not shown or shown[-1]["text"] != text:
             shown.append({"at": entry.at, "text": text})
     return shown
 
 
-def _brand_of(charter: Charter, request_id: str) -> str:
+def _of_request(
+    request: Request, charter: Charter, request_id: str, chosen: str
+) -> tuple[str, PageTexts]:
+    """The brand a page about a request is in the look of, and its texts (in the language
+    the request was filed in, unless the person chose another)."""
     try:
-        return charter.requests.brand_of(request_id)
+        brand = charter.requests.brand_of(request_id)
     except NotFound:
-        return ""  # the first brand's look; the action itself answers 404
+        brand = ""  # the first brand's look; the action itself answers 404
+    filed = charter.requests.language_of(request_id) if brand else None
+    return brand, _texts(request, charter, brand, chosen, filed)
