@@ -19,6 +19,10 @@ What is measured (issue 3, item 7):
 4. **Batch.** ``POST /v1/decisions:batch`` with ``--batch`` subject ids per call (default
    5,000), ``--batch-concurrency`` calls in flight (default 2), for ``--batch-calls`` calls;
    reported as decisions per second.
+   The server's CPU time (user + system, the process and its workers, from ``/proc``) over the
+   whole phase, warm-up included, divided by the responses, is reported too: on a shared
+   machine it moves much less than the rate, and one core's worth of it bounds what one worker
+   can serve.
 5. **Check.** Every answer received is compared with the seeded truth; any difference, non-200
    status or transport error is counted and makes the script exit 1.
 6. **Baseline.** The same answers in a plain indexed SQLite table (a file beside the database,
@@ -176,6 +180,23 @@ def start_server(workdir: Path, port: int, workers: int) -> subprocess.Popen[byt
         time.sleep(0.05)
     stop(proc)
     raise StepFailed(f"charter serve: not healthy within {HEALTHY_TIMEOUT_S:.0f} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants (Linux ``/proc``), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -455,6 +476,7 @@ def main() -> int:
         proc = start_server(workdir, port, args.workers)
         kinds = ("httpx", "raw") if args.client == "both" else (args.client,)
         for kind in kinds:
+            cpu_before = cpu_seconds(proc.pid)
             load = asyncio.run(
                 run_single(
                     port,
@@ -468,6 +490,7 @@ def main() -> int:
                 )
             )
             rate = load.rate()
+            cpu_us = (cpu_seconds(proc.pid) - cpu_before) / (load.done + WARM_UP) * 1e6
             rows.append(
                 (
                     f"single POST /v1/decisions per s ({kind} client, {args.concurrency} conns, "
@@ -475,6 +498,14 @@ def main() -> int:
                     f"{rate:,.0f}",
                     f">= {TARGET_SINGLE_PER_S:,}",
                     "yes" if rate >= TARGET_SINGLE_PER_S else "NO",
+                )
+            )
+            rows.append(
+                (
+                    f"  server CPU per single decision ({kind} client), microseconds",
+                    f"{cpu_us:,.0f}",
+                    f"<= {1e6 / TARGET_SINGLE_PER_S:,.0f}",
+                    "yes" if cpu_us <= 1e6 / TARGET_SINGLE_PER_S else "NO",
                 )
             )
             notes.append(

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from charter import __version__
 from charter.api import errors
+from charter.api.fast import DecisionFastPath
 from charter.api.limits import BodySizeLimit
 from charter.api.routes import (
     breaches,
@@ -119,6 +120,8 @@ def create_app(
     app.include_router(admin_disclosures.router)
     app.include_router(banner.router)
     app.include_router(styles.router)
+    # Added first, so innermost: the body limit, security headers and CORS still wrap it.
+    app.add_middleware(DecisionFastPath)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     # The banner script runs on the brands' own sites and calls Charter from there: those

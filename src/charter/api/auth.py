@@ -19,7 +19,8 @@ from charter.facade import Charter
 from charter.services.tokens import Caller
 
 T = TypeVar("T")
-_bearer = HTTPBearer(auto_error=False, description="A token from `charter token create`.")
+bearer = HTTPBearer(auto_error=False, description="A token from `charter token create`.")
+"""The ``Authorization: Bearer`` parser of every staff route (and of ``charter.api.fast``)."""
 STAFF_PREFIX = "chr_"
 """Staff and service tokens start so; a person's access token never does."""
 
@@ -42,7 +43,7 @@ class Requirement:
 
     async def __call__(
         self,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         charter: Charter = Depends(get_charter),
     ) -> Caller:
         token = credentials.credentials if credentials is not None else None
@@ -58,7 +59,7 @@ class StaffOrPerson(Requirement):
 
     async def __call__(  # type: ignore[override]
         self,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         charter: Charter = Depends(get_charter),
     ) -> Caller | None:
         if credentials is None or not credentials.credentials.startswith(STAFF_PREFIX):

@@ -104,14 +104,23 @@ def record_consent(
     )
 
 
+DECIDE = require(Permission.DECIDE)
+"""The check of ``POST /v1/decisions``, shared with its fast path (``charter.api.fast``)."""
+
+
 @router.post(
     "/decisions",
     response_model=DecisionOut,
     responses=_ERRORS,
-    dependencies=[Depends(require(Permission.DECIDE))],
+    dependencies=[Depends(DECIDE)],
     summary="May this purpose use these categories of this person's data now?",
 )
 async def decide(body: DecisionIn, charter: Charter = Depends(get_charter)) -> Response:
+    return await answer_decision(body, charter)
+
+
+async def answer_decision(body: DecisionIn, charter: Charter) -> Response:
+    """The route's answer, also given by its fast path (``charter.api.fast``)."""
     # The hot path: no thread hop on SQLite (see ``blocking``) and the answer serialised
     # directly; ``response_model`` still documents its schema.
     decision = await blocking(
