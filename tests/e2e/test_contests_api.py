@@ -619,6 +619,45 @@ def test_an_erased_entrant_is_gone_from_a_transfer_read_again(site: Site) -> Non
         assert gone.json()["error"]["code"] == "unknown_transfer"
 
 
+def test_a_value_corrected_since_reads_corrected_in_a_transfer_read_again(site: Site) -> None:
+    site.enter(ANN, "Ann Lopez", touchpoint="sponsored_contest")
+    transfer_id = site.transfer().json()["id"]
+    staff = site.tokens["privacy_officer"]
+    filed = site.client.post(
+        "/v1/requests",
+        json={
+            "type": "rectification",
+            "brand": BRAND,
+            "identities": {"email": ANN},
+            "details": {"changes": {"charter": {"name": "Ann Lopez-Weber"}}},
+        },
+    )
+    assert filed.status_code == 202, filed.text
+    request_id = filed.json()["id"]
+    verified = site.client.post(
+        f"/v1/requests/{request_id}/verify", json={"code": site.code_for(request_id)}
+    )
+    assert verified.status_code == 200, verified.text
+    for _ in range(20):  # run as the worker would, staff confirming the steps done by hand
+        site.charter.rights.run(request_id)
+        view = site.client.get(f"/v1/requests/{request_id}", headers=staff).json()
+        if view["status"] == "completed":
+            break
+        waiting = [s for s in view["steps"] if s["status"] == "awaiting_staff"]
+        assert waiting, view["steps"]
+        confirmed = site.client.post(
+            f"/v1/requests/{request_id}/steps/{waiting[0]['seq']}/confirm",
+            headers=staff,
+            json={"note": "done by hand"},
+        )
+        assert confirmed.status_code == 200, confirmed.text
+    assert view["status"] == "completed", view
+    [entry] = read_again(site, transfer_id).json()["entries"]
+    assert entry["data"]["name"] == "Ann Lopez-Weber"
+    sheet = read_again(site, transfer_id, csv_form=True).content.decode()
+    assert "Ann Lopez-Weber" in sheet and '"Ann Lopez"' not in sheet
+
+
 def test_a_person_restricted_since_is_withheld_from_a_transfer_read_again(site: Site) -> None:
     ann = site.enter(ANN, "Ann Lopez", touchpoint="sponsored_contest")
     site.enter(BOB, "Bob Stone", touchpoint="sponsored_contest")
