@@ -26,12 +26,14 @@ What is measured (issue 4):
    erasure ``approve`` (erasure needs approval); then, timed alone, ``charter.rights.run(id)``:
    from verified (or approved) to done, that is, for access, Charter's own data, one step per
    shop table and the package built, sealed and stored; for erasure, the shop erased in one
-   transaction, the manifest's recipients told (Art. 19: one step per recipient, here 13) and
-   Charter's own data erased; each with its steps persisted and its messages (to the person, to
-   the recipients) queued in the outbox. The outbox is then delivered to ``.eml`` files, not
-   timed, as the background worker does right after a round of requests (``run`` does not wait
-   on the mail server). Intake (``submit`` + ``verify``) is timed separately. Median, p95 and
-   max in ms; the time of each part of ``run`` (steps by system and action) is printed too.
+   transaction, the manifest's recipients told (Art. 19: one step per recipient, here 13,
+   their e-mails queued and recorded in one transaction) and Charter's own data erased; each
+   with its steps persisted and its messages (to the person, to the recipients) queued in the
+   outbox. The outbox is then delivered to ``.eml`` files, not timed, as the background worker
+   does right after a round of requests (``run`` does not wait on the mail server). Intake
+   (``submit`` + ``verify``) is timed separately. Median, p95 and max in ms; the time of each
+   part of ``run`` (steps by system and action; steps run together count under the first) is
+   printed too.
 4. **Statements.** A ``before_cursor_execute`` listener on the shop's engine and on Charter's
    store counts the statements each ``run`` sends, the shop's per table (catalogue queries of
    table reflection counted apart; the pool's pre-ping is not a cursor statement).
@@ -296,14 +298,14 @@ class Probe:
         self.store = Statements(charter.store.engine)
         self.parts: dict[str, float] = {}
         runner, outbox = charter.rights, charter.outbox
-        run_step, deliver = runner._run_step, outbox.deliver
+        run_steps, deliver = runner._run_steps, outbox.deliver
 
-        def timed_step(request_id: str, step: Any) -> None:
+        def timed_steps(state: Any, steps: list[Any], following: Any) -> None:
             began = time.perf_counter()
             try:
-                run_step(request_id, step)
+                run_steps(state, steps, following)
             finally:
-                self._add(f"{step.system} {step.action}", began)
+                self._add(f"{steps[0].system} {steps[0].action}", began)
 
         def timed_deliver(*args: Any, **kwargs: Any) -> int:
             began = time.perf_counter()
@@ -312,7 +314,7 @@ class Probe:
             finally:
                 self._add("outbox delivery", began)
 
-        runner._run_step = timed_step  # type: ignore[method-assign]
+        runner._run_steps = timed_steps  # type: ignore[method-assign]
         outbox.deliver = timed_deliver  # type: ignore[method-assign]
 
     def _add(self, part: str, began: float) -> None:

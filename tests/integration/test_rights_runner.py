@@ -9,8 +9,12 @@ import datetime as dt
 import email
 import io
 import json
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -19,7 +23,7 @@ from typing import Any
 
 import pytest
 from fixtures.shop import Shop, create_shop, email_of, shop_metadata
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, event, func, select, update
 
 from charter.bootstrap import initialise
 from charter.config import Settings
@@ -27,9 +31,10 @@ from charter.domain.errors import InvalidValue
 from charter.facade import Charter
 from charter.services.outbox import DirectoryTransport
 from charter.services.requests import NewRequest
-from charter.services.rights import env_engine
+from charter.services.rights import LEASE, env_engine
+from charter.storage.engine import utc
 from charter.storage.subjects import SubjectRepository
-from charter.storage.tables import request_steps, rights_requests
+from charter.storage.tables import outbox, request_events, request_steps, rights_requests
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "musicgroup" / "charter.yaml"
 PERSON = 3
@@ -352,3 +357,171 @@ def test_a_system_not_connected_here_waits_for_staff(
     assert steps_of(charter, request_id)[1] == ("shop", None, "manual", "awaiting_staff")
     note = charter.requests.view(request_id).history[-1].note
     assert note is not None and "SHOP_DATABASE_URL" in note and "is not set" in note
+
+
+def erasure_up_to_the_notices(world: World) -> str:
+    """An approved erasure run up to its last manual step (the warehouse), after which the
+    recipients are told and Charter's own data erased."""
+    charter = world.charter
+    request_id = world.file_and_verify("erasure")
+    charter.requests.approve(request_id, "staff:test")
+    assert charter.rights.run(request_id) == "in_progress"
+    charter.rights.confirm_manual_step(request_id, 1, "staff:test", "lake rows deleted")
+    charter.rights.confirm_manual_step(request_id, 2, "staff:test", "posts de-identified")
+    return request_id
+
+
+def queued_notices(charter: Charter, request_id: str) -> int:
+    with charter.store.read() as connection:
+        return int(
+            connection.scalar(
+                select(func.count()).where(
+                    outbox.c.request_id == request_id, outbox.c.kind == "recipient_notice"
+                )
+            )
+        )
+
+
+def test_the_notices_of_an_erasure_are_queued_together_or_not_at_all(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    charter = world.charter
+    request_id = erasure_up_to_the_notices(world)
+    notifier = charter.rights.notifier
+    queue = notifier.queue
+    told: list[str] = []
+
+    def failing(connection: Any, recipient: str, *args: Any, **kwargs: Any) -> Any:
+        told.append(recipient)
+        if len(told) == 3:
+            raise OSError("the outbox's disk is full")
+        return queue(connection, recipient, *args, **kwargs)
+
+    monkeypatch.setattr(notifier, "queue", failing)
+    with pytest.raises(OSError, match="disk is full"):
+        charter.rights.confirm_manual_step(request_id, 3, "staff:test", "paper files shredded")
+    # the first two notices were queued in the same transaction as the third: none remains,
+    # and no recipient's step is recorded done, so none is told twice on the next run
+    assert queued_notices(charter, request_id) == 0
+    assert set(notices(charter, request_id).values()) == {("notify", "pending")}
+    with charter.store.read() as connection:
+        failed = connection.execute(
+            select(request_steps.c.target, request_steps.c.error, request_steps.c.attempts).where(
+                request_steps.c.request_id == request_id, request_steps.c.error.is_not(None)
+            )
+        ).all()
+    assert [(f.target, f.attempts) for f in failed] == [(told[2], 1)]
+    assert "OSError: the outbox's disk is full" in str(failed[0].error)
+    monkeypatch.setattr(notifier, "queue", queue)
+    assert charter.rights.run(request_id) == "completed"
+    recipients = notices(charter, request_id)
+    assert len(recipients) >= 10 and set(recipients.values()) == {("notify", "done")}
+    assert queued_notices(charter, request_id) == len(recipients)  # one each, no duplicate
+    with charter.store.read() as connection:
+        events = list(
+            connection.scalars(
+                select(request_events.c.note).where(
+                    request_events.c.request_id == request_id,
+                    request_events.c.kind == "step_done",
+                    request_events.c.note.like("notify recipients.%"),
+                )
+            )
+        )
+        summaries = {
+            s.target: s.summary
+            for s in connection.execute(
+                select(request_steps).where(
+                    request_steps.c.request_id == request_id,
+                    request_steps.c.system == "recipients",
+                )
+            )
+        }
+    assert sorted(events) == sorted(f"notify recipients.{key}" for key in recipients)
+    assert summaries == {key: {"via": "email", "recipient": key} for key in recipients}
+
+
+def test_a_request_opens_few_transactions_however_many_recipients_are_told(
+    world: World,
+) -> None:
+    """Each transaction is a round trip or more to a PostgreSQL store: the notices of an
+    erasure and Charter's own erasure take one each, and the run's claim, start and close one
+    each."""
+    charter = world.charter
+    request_id = erasure_up_to_the_notices(world)
+    began: list[object] = []
+    listener = lambda connection: began.append(connection)  # noqa: E731
+    event.listen(charter.store.engine, "begin", listener)
+    try:
+        result = charter.rights.confirm_manual_step(request_id, 3, "staff:test", "shredded")
+    finally:
+        event.remove(charter.store.engine, "begin", listener)
+    assert result == "completed"
+    assert len(notices(charter, request_id)) >= 10
+    # the confirmation, the claim, the start, the notices, Charter's erasure, and the close
+    # (which frees the lease)
+    assert len(began) == 6
+
+
+def test_a_long_run_keeps_its_lease_until_its_last_step(world: World) -> None:
+    charter = world.charter
+    runner = charter.rights
+    request_id = world.file_and_verify("access")
+    moment = [dt.datetime.now(dt.UTC)]
+    runner.clock = lambda: moment[0]
+    execute = runner.steps.execute
+    seen: list[tuple[dt.datetime, dt.datetime]] = []
+
+    def watched(state: Any, step: Any) -> Any:
+        moment[0] += dt.timedelta(minutes=3)  # each step takes three minutes
+        with charter.store.read() as connection:
+            until = connection.scalar(
+                select(rights_requests.c.lease_until).where(rights_requests.c.id == request_id)
+            )
+        seen.append((moment[0], utc(until)))
+        return execute(state, step)
+
+    runner.steps.execute = watched  # type: ignore[method-assign]
+    assert runner.run(request_id) == "in_progress"  # the manual systems wait
+    assert len(seen) >= 7  # Charter's own data and six shop tables, over more than a lease
+    assert seen[-1][0] - seen[0][0] > LEASE
+    assert all(until > now for now, until in seen)  # never free for another runner to take
+
+
+def test_a_request_another_runner_holds_is_left_to_it_unless_that_runner_died(
+    world: World,
+) -> None:
+    charter = world.charter
+    request_id = world.file_and_verify("access")
+    here = socket.gethostname()
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = int(finished.stdout)
+
+    def held_by(owner: str, until: dt.timedelta) -> str:
+        with charter.store.write() as connection:
+            connection.execute(
+                update(rights_requests)
+                .where(rights_requests.c.id == request_id)
+                .values(lease_owner=owner, lease_until=dt.datetime.now(dt.UTC) + until)
+            )
+        return charter.rights.run(request_id)
+
+    # another host's runner, and a live process of this one (the test's own parent)
+    for owner in ("elsewhere:4242", f"{here}:{os.getppid()}"):
+        assert held_by(owner, dt.timedelta(minutes=5)) == "verified"
+        assert all_steps(charter, request_id) == []
+    # a lease run out is free; so is one whose owner on this host died
+    assert held_by(f"{here}:{dead}", dt.timedelta(minutes=5)) == "in_progress"
+    assert all_steps(charter, request_id)[0] == ("charter", None, "collect", "done")
+    assert held_by("elsewhere:4242", -dt.timedelta(seconds=1)) == "in_progress"
+    with charter.store.read() as connection:
+        lease = connection.execute(
+            select(rights_requests.c.lease_owner, rights_requests.c.lease_until).where(
+                rights_requests.c.id == request_id
+            )
+        ).one()
+    assert tuple(lease) == (None, None)  # freed when the run stopped

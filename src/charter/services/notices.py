@@ -22,6 +22,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Connection
+
 from charter.domain.categories import covered_by_any, covers
 from charter.domain.errors import InvalidInput
 from charter.domain.requests import RequestType
@@ -102,21 +104,9 @@ class Notifier:
             raise InvalidInput(f"recipient '{recipient_key}' has no notify", code="no_notify")
         if notice.email is not None:
             with self.store.write() as connection:
-                self.outbox.enqueue(
-                    connection,
-                    Message(
-                        to=notice.email,
-                        subject=(
-                            f"Data subject request {request_id}: please {_WHAT[kind]} their data"
-                        ),
-                        body=self._body(recipient, request_id, kind, identities, about),
-                        kind="recipient_notice",
-                        sender=self.manifest.policy.controller.email,
-                        request_id=request_id,
-                    ),
-                    now,
+                return self.queue(
+                    connection, recipient_key, request_id, kind, identities, now, about
                 )
-            return {"via": "email", "recipient": recipient_key}
         assert notice.webhook is not None
         body = json.dumps(
             {
@@ -141,6 +131,43 @@ class Notifier:
         # The manifest's webhooks are the operator's choice: private networks are allowed.
         status = post_json(notice.webhook, body, headers, allow_private=True, timeout=self.timeout)
         return {"via": "webhook", "recipient": recipient_key, "status": status}
+
+    def by_email(self, recipient_key: str) -> bool:
+        """Whether the recipient is told by e-mail: its notice is then only queued in Charter's
+        outbox, so it can be part of a transaction of the store (``queue``)."""
+        notice = self.manifest.recipients[recipient_key].notify
+        return notice is not None and notice.email is not None
+
+    def queue(
+        self,
+        connection: Connection,
+        recipient_key: str,
+        request_id: str,
+        kind: RequestType,
+        identities: Mapping[str, Sequence[str]],
+        now: dt.datetime,
+        about: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue the e-mail notice of a recipient told by e-mail (``by_email``) in the caller's
+        transaction: it is sent once that commits, and not at all if it rolls back."""
+        recipient = self.manifest.recipients[recipient_key]
+        if recipient.notify is None or recipient.notify.email is None:
+            raise InvalidInput(
+                f"recipient '{recipient_key}' has no notify e-mail", code="no_notify"
+            )
+        self.outbox.enqueue(
+            connection,
+            Message(
+                to=recipient.notify.email,
+                subject=f"Data subject request {request_id}: please {_WHAT[kind]} their data",
+                body=self._body(recipient, request_id, kind, identities, about),
+                kind="recipient_notice",
+                sender=self.manifest.policy.controller.email,
+                request_id=request_id,
+            ),
+            now,
+        )
+        return {"via": "email", "recipient": recipient_key}
 
     def _body(
         self,

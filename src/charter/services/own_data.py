@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from charter.domain.categories import covered_by_any
 from charter.domain.clock import Clock
@@ -65,59 +65,60 @@ class OwnData:
         self.preferences = preferences
         self._holds = {hold.key: hold for hold in manifest.retention.legal_holds}
 
-    def collect(self, row: Any, _details: Mapping[str, Any]) -> StepResult:
+    def collect(self, connection: Connection, row: Any) -> StepResult:
+        """Everything Charter holds about the person, read in the caller's transaction (the
+        one that records the step done, so the step costs one transaction)."""
         if row.subject_id is None:
             return {"values": [], "identities": [], "consents": [], "preferences": []}, {
                 "values": 0
             }
-        with self.store.read() as connection:
-            repo = SubjectRepository(connection, self.store.vault)
-            subject_id = repo.resolve(row.subject_id)
-            if subject_id is None:
-                return {"values": [], "identities": [], "consents": [], "preferences": []}, {
-                    "values": 0
-                }
-            # A password's hash never enters the step's result: only that one is set, and when.
-            values = conceal_values(
-                self.manifest,
-                [
-                    {**value, "collected_at": utc(value["collected_at"]).isoformat()}
-                    for value in repo.values_of(subject_id)
-                ],
+        repo = SubjectRepository(connection, self.store.vault)
+        subject_id = repo.resolve(row.subject_id)
+        if subject_id is None:
+            return {"values": [], "identities": [], "consents": [], "preferences": []}, {
+                "values": 0
+            }
+        # A password's hash never enters the step's result: only that one is set, and when.
+        values = conceal_values(
+            self.manifest,
+            [
+                {**value, "collected_at": utc(value["collected_at"]).isoformat()}
+                for value in repo.values_of(subject_id)
+            ],
+        )
+        identities = [{"kind": k, "value": v} for k, v in repo.identities_of(subject_id)]
+        consents = [
+            {
+                "brand": e.brand,
+                "purpose": e.purpose,
+                "channel": e.channel,
+                "action": e.action,
+                "at": utc(e.occurred_at).isoformat(),
+                "method": e.method,
+                "policy_version": e.policy_version,
+            }
+            for e in connection.execute(
+                select(consent_events)
+                .where(consent_events.c.subject_id == subject_id)
+                .order_by(consent_events.c.id)
             )
-            identities = [{"kind": k, "value": v} for k, v in repo.identities_of(subject_id)]
-            consents = [
-                {
-                    "brand": e.brand,
-                    "purpose": e.purpose,
-                    "channel": e.channel,
-                    "action": e.action,
-                    "at": utc(e.occurred_at).isoformat(),
-                    "method": e.method,
-                    "policy_version": e.policy_version,
-                }
-                for e in connection.execute(
-                    select(consent_events)
-                    .where(consent_events.c.subject_id == subject_id)
-                    .order_by(consent_events.c.id)
-                )
-            ]
-            preferences = [
-                {
-                    "kind": e.kind,
-                    "brand": e.brand,
-                    "purpose": e.purpose,
-                    "channel": e.channel,
-                    "at": utc(e.occurred_at).isoformat(),
-                }
-                for e in connection.execute(
-                    select(preference_events)
-                    .where(preference_events.c.subject_id == subject_id)
-                    .order_by(preference_events.c.id)
-                )
-            ]
-            prior = notices_of(connection, self.manifest, subject_id)
-            sources = sources_of(connection, self.manifest, subject_id)
+        ]
+        preferences = [
+            {
+                "kind": e.kind,
+                "brand": e.brand,
+                "purpose": e.purpose,
+                "channel": e.channel,
+                "at": utc(e.occurred_at).isoformat(),
+            }
+            for e in connection.execute(
+                select(preference_events)
+                .where(preference_events.c.subject_id == subject_id)
+                .order_by(preference_events.c.id)
+            )
+        ]
+        prior = notices_of(connection, self.manifest, subject_id)
+        sources = sources_of(connection, self.manifest, subject_id)
         result = {
             "values": values,
             "identities": identities,
@@ -128,62 +129,58 @@ class OwnData:
         }
         return result, {"values": len(values), "consents": len(consents)}
 
-    def erase(self, row: Any, _details: Mapping[str, Any]) -> StepResult:
+    def erase(self, connection: Connection, row: Any) -> StepResult:
         """Delete the person from Charter's store, keeping only values under a legal hold
-        (those are minimised to the hold's categories and the person restricted). The step's
-        result (sealed under the request's key, destroyed when it closes) is the identities
-        deleted, so that the mail naming them can be forgotten once the request is done."""
+        (those are minimised to the hold's categories and the person restricted), in the
+        caller's transaction (the one that records the step done: the erasure and its record
+        commit together). The step's result (sealed under the request's key, destroyed when it
+        closes) is the identities deleted, so that the mail naming them can be forgotten once
+        the request is done."""
         now = self.clock()
-        with self.store.write() as connection:
-            repo = SubjectRepository(connection, self.store.vault)
-            subject_id = repo.resolve(row.subject_id) if row.subject_id else None
-            if subject_id is None:
-                return None, {"erased": False, "reason": "no data held"}
-            held: dict[str, list[str]] = {}
-            for kind, identity in repo.identities_of(subject_id):
-                held.setdefault(kind, []).append(identity)
-            kept: list[dict[str, Any]] = []
-            erased = 0
-            for value in connection.execute(
-                select(
-                    personal_values.c.id,
-                    personal_values.c.touchpoint,
-                    personal_values.c.category,
-                    personal_values.c.collected_at,
-                ).where(personal_values.c.subject_id == subject_id)
-            ):
-                hold = self._hold_for(
-                    value.touchpoint, value.category, utc(value.collected_at), now
-                )
-                if hold is None:
-                    connection.execute(
-                        delete(personal_values).where(personal_values.c.id == value.id)
-                    )
-                    erased += 1
-                else:
-                    kept.append(
-                        {"category": value.category, "touchpoint": value.touchpoint, **hold}
-                    )
-            if not kept:
-                # The subject row carries the wrapped data key: deleting it shreds every
-                # ciphertext of the person, and cascades to all their rows.
-                connection.execute(delete(subjects).where(subjects.c.id == subject_id))
-                return {"identities": held}, {
-                    "erased": True,
-                    "values_erased": erased,
-                    "subject_deleted": True,
-                }
-            # The notices sent to the person and where their data came from go with their
-            # consents; the held values' submissions stay, so their receipts are deleted here.
-            for table in (consent_events, preference_events, prior_notices_sent, source_receipts):
-                connection.execute(delete(table).where(table.c.subject_id == subject_id))
-            connection.execute(delete(identities).where(identities.c.subject_id == subject_id))
-            ledger = Ledger(connection)
-            state = ledger.load(subject_id, for_update=True)
-            ledger.save(subject_id, set_restricted(state, True), now)
+        repo = SubjectRepository(connection, self.store.vault)
+        subject_id = repo.resolve(row.subject_id) if row.subject_id else None
+        if subject_id is None:
+            return None, {"erased": False, "reason": "no data held"}
+        held: dict[str, list[str]] = {}
+        for kind, identity in repo.identities_of(subject_id):
+            held.setdefault(kind, []).append(identity)
+        kept: list[dict[str, Any]] = []
+        erased: list[int] = []
+        for value in connection.execute(
+            select(
+                personal_values.c.id,
+                personal_values.c.touchpoint,
+                personal_values.c.category,
+                personal_values.c.collected_at,
+            ).where(personal_values.c.subject_id == subject_id)
+        ):
+            hold = self._hold_for(value.touchpoint, value.category, utc(value.collected_at), now)
+            if hold is None:
+                erased.append(value.id)
+            else:
+                kept.append({"category": value.category, "touchpoint": value.touchpoint, **hold})
+        if erased:
+            connection.execute(delete(personal_values).where(personal_values.c.id.in_(erased)))
+        if not kept:
+            # The subject row carries the wrapped data key: deleting it shreds every
+            # ciphertext of the person, and cascades to all their rows.
+            connection.execute(delete(subjects).where(subjects.c.id == subject_id))
+            return {"identities": held}, {
+                "erased": True,
+                "values_erased": len(erased),
+                "subject_deleted": True,
+            }
+        # The notices sent to the person and where their data came from go with their
+        # consents; the held values' submissions stay, so their receipts are deleted here.
+        for table in (consent_events, preference_events, prior_notices_sent, source_receipts):
+            connection.execute(delete(table).where(table.c.subject_id == subject_id))
+        connection.execute(delete(identities).where(identities.c.subject_id == subject_id))
+        ledger = Ledger(connection)
+        state = ledger.load(subject_id, for_update=True)
+        ledger.save(subject_id, set_restricted(state, True), now)
         return {"identities": held}, {
             "erased": True,
-            "values_erased": erased,
+            "values_erased": len(erased),
             "subject_deleted": False,
             "kept": kept,
         }

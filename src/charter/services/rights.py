@@ -2,14 +2,23 @@
 
 When a request starts, its plan is written as rows of ``request_steps``, one per system and table
 (one per system for an erasure, which runs inside one transaction per system), then the steps
-run in order; each is marked done in its own transaction with its result (sealed under the
-request's key) and a summary without personal data. A process that dies mid-request leaves the
-remaining steps pending; ``run_pending`` (at start-up and on a timer in ``charter serve``)
-takes them up again. Steps are idempotent: one that ran but was not marked done runs again
-harmlessly (a second erasure finds nothing; a second collection reads the same rows).
+run in order; each is marked done with its result (sealed under the request's key), a summary
+without personal data and a ``step_done`` event, in one transaction that also holds the step's
+own writes to Charter's store (its erasure there, the package, a queued notice), so that these
+and their record commit together. A process that dies mid-request leaves the remaining steps
+pending; ``run_pending`` (at start-up and on a timer in ``charter serve``) takes them up again.
+Steps are idempotent: one that ran but was not marked done runs again harmlessly (a second
+erasure finds nothing; a second collection reads the same rows).
 
-A runner holds a request by a lease (``LEASE``, renewed at each step), so two workers never run
-the same request; a lease whose owner died on this host is taken over at once.
+Each transaction to the store is a round trip or more to a PostgreSQL server, so a run opens
+few: the transaction recording a step done also readies the next (records its attempt when it
+acts outside the store, reads the person's identities and the keys found before, once per run),
+and the recipients told by e-mail (Art. 19) have their notices queued and recorded in one
+transaction, each still its own step with its own event and outbox message.
+
+A runner holds a request by a lease (``LEASE``, renewed with a step's records once
+``RENEW_AFTER`` of it has run), so two workers never run the same request; a lease whose owner
+died on this host is taken over at once.
 
 What each type of request does, and which steps wait for staff: ``charter.services.rights_plan``.
 How one step is carried out, the access package and the push of a portable copy:
@@ -26,7 +35,7 @@ import socket
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 
 from charter.connectors.parquet import LakeEngine, engine_from_env
 from charter.connectors.sql import SqlConnector
@@ -60,7 +69,13 @@ from charter.services.rights_plan import (
     plan_steps,
     staff_note,
 )
-from charter.services.rights_steps import PACKAGE_LIFETIME, StepExecutor, open_field
+from charter.services.rights_steps import (
+    PACKAGE_LIFETIME,
+    RunState,
+    StepExecutor,
+    Writer,
+    open_field,
+)
 from charter.services.rights_systems import (
     CONNECTOR_LIFETIME,
     EngineFactory,
@@ -72,6 +87,7 @@ from charter.storage.audit import append_audit
 from charter.storage.store import Store
 from charter.storage.tables import (
     personal_values,
+    request_events,
     request_packages,
     request_steps,
     rights_requests,
@@ -93,8 +109,25 @@ __all__ = [
 LEASE = dt.timedelta(minutes=10)
 """How long a runner holds a request; a runner that dies frees it when this runs out."""
 
+RENEW_AFTER = dt.timedelta(minutes=1)
+"""How much of the lease may run before a step renews it: a step may take ``LEASE`` less this
+before another runner could take the request."""
+
 
 logger = logging.getLogger("charter.rights")
+
+_MARK_DONE = (
+    update(request_steps)
+    .where(request_steps.c.id == bindparam("step_id"))
+    .values(
+        status=StepStatus.DONE,
+        attempts=bindparam("new_attempts"),
+        result_sealed=bindparam("sealed"),
+        summary=bindparam("new_summary"),
+        error=None,
+    )
+)
+"""Records steps done, one parameter set per step (sent at once: ``executemany``)."""
 
 
 class RightsRunner:
@@ -213,53 +246,62 @@ class RightsRunner:
     def run(self, request_id: str) -> str:
         """Carry the request as far as it can go now; returns its status. A request another
         runner holds (its lease has not run out) is left to it."""
-        if not self._claim(request_id):
-            return str(self._load(request_id).status)
-        try:
-            self._start(request_id)
-            with self.store.read() as connection:
-                steps = connection.execute(
-                    select(request_steps)
-                    .where(request_steps.c.request_id == request_id)
-                    .order_by(request_steps.c.seq)
-                ).all()
-            for step in steps:
-                if step.status == StepStatus.DONE:
-                    continue
-                if step.action == "manual":
-                    self._await_staff(request_id, step)
-                    return RequestStatus.IN_PROGRESS.value
-                self._run_step(request_id, step)
-            return self._finish(request_id)
-        finally:
-            self._release(request_id)
+        with self.store.session() as write:
+            lease_until = self._claim(request_id, write)
+            if lease_until is None:
+                return str(self._load(request_id).status)
+            released = False
+            try:
+                state, pending = self._start(request_id, lease_until, write)
+                while pending:
+                    step = pending[0]
+                    if step.action == "manual":
+                        self._await_staff(state, step)
+                        return RequestStatus.IN_PROGRESS.value
+                    batch = 1
+                    if self.steps.batched(step):
+                        while batch < len(pending) and self.steps.batched(pending[batch]):
+                            batch += 1
+                    following = pending[batch] if batch < len(pending) else None
+                    self._run_steps(state, pending[:batch], following)
+                    pending = pending[batch:]
+                finished = self._finish(state)
+                released = True  # in the transaction that closed the request
+                return finished
+            finally:
+                if not released:
+                    self._release(request_id, write)
 
-    def _claim(self, request_id: str) -> bool:
-        """Take the request's lease: free, run out, or held by a dead process of this host."""
+    def _claim(self, request_id: str, write: Writer) -> dt.datetime | None:
+        """Take the request's lease: free, run out, or held by a dead process of this host;
+        returns when it runs out, or ``None`` when another runner holds it."""
         now = self.clock()
-        with self.store.write() as connection:
+        until = now + LEASE
+        free = or_(rights_requests.c.lease_until.is_(None), rights_requests.c.lease_until < now)
+        with write() as connection:
+            taken = connection.execute(
+                update(rights_requests)
+                .where(rights_requests.c.id == request_id, free)
+                .values(lease_until=until, lease_owner=_owner())
+            )
+            if taken.rowcount == 1:
+                return until
+            # Only when the lease is held: its owner may be a process of this host that died.
             owner = connection.scalar(
                 select(rights_requests.c.lease_owner).where(rights_requests.c.id == request_id)
             )
-            free = or_(rights_requests.c.lease_until.is_(None), rights_requests.c.lease_until < now)
-            if owner is not None and _dead_here(owner):
-                free = or_(free, rights_requests.c.lease_owner == owner)
-            done = connection.execute(
+            if owner is None or not _dead_here(owner):
+                return None
+            taken = connection.execute(
                 update(rights_requests)
-                .where(rights_requests.c.id == request_id, free)
-                .values(lease_until=now + LEASE, lease_owner=_owner())
+                .where(rights_requests.c.id == request_id, rights_requests.c.lease_owner == owner)
+                .values(lease_until=until, lease_owner=_owner())
             )
-        return done.rowcount == 1
+        return until if taken.rowcount == 1 else None
 
-    def _release(self, request_id: str) -> None:
-        with self.store.write() as connection:
-            connection.execute(
-                update(rights_requests)
-                .where(
-                    rights_requests.c.id == request_id, rights_requests.c.lease_owner == _owner()
-                )
-                .values(lease_until=None, lease_owner=None)
-            )
+    def _release(self, request_id: str, write: Writer) -> None:
+        with write() as connection:
+            _free(connection, request_id)
 
     def confirm_manual_step(self, request_id: str, seq: int, actor: str, note: str) -> str:
         """Staff confirm they carried out a step by hand (a system with no connector)."""
@@ -303,128 +345,222 @@ class RightsRunner:
             )
         return self.run(request_id)
 
-    def _start(self, request_id: str) -> None:
-        """Write the plan of a verified (or just approved) request once, and start it."""
+    def _start(
+        self, request_id: str, lease_until: dt.datetime, write: Writer
+    ) -> tuple[RunState, list[Any]]:
+        """Write the plan of a verified (or just approved) request once, and start it; returns
+        the run's state and the steps not done yet, in order (the first one readied)."""
         now = self.clock()
-        with self.store.write() as connection:
+        with write() as connection:
             row = request_row(connection, request_id)
             status = RequestStatus(row.status)
-            if status not in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
-                return
-            planned = connection.scalar(
-                select(request_steps.c.id).where(request_steps.c.request_id == request_id).limit(1)
-            )
-            if planned is None:
-                kind = RequestType(row.type)
-                details = self._open(row, "details").get("details", {})
-                categories: list[str] = []
-                if row.subject_id is not None:
-                    categories = list(
-                        connection.scalars(
-                            select(personal_values.c.category)
-                            .where(personal_values.c.subject_id == row.subject_id)
-                            .distinct()
-                        )
-                    )
-                disclosed_to: list[str] = []
-                if kind in NOTIFIED_TYPES:
-                    disclosed_to = recipients_disclosed_to(
-                        self.manifest,
-                        connection,
-                        self.store.vault,
-                        row.subject_id,
-                        row.identity_hashes or (),
-                    )
-                published: list[str] = []
-                republished: list[str] = []
-                if kind is RequestType.ERASURE and row.subject_id is not None:
-                    published = published_touchpoints(self.manifest, connection, row.subject_id)
-                    republished = recorded_republications(connection, row.subject_id)
-                planned_steps = self.plan(
-                    kind, details, categories, disclosed_to, published, republished
-                )
-                for seq, step in enumerate(planned_steps):
-                    connection.execute(
-                        insert(request_steps).values(
-                            request_id=request_id,
-                            seq=seq,
-                            system=step.system,
-                            target=step.target,
-                            action=step.action,
-                            status=StepStatus.PENDING,
-                            attempts=0,
-                            updated_at=now,
-                        )
-                    )
-            if status is RequestStatus.VERIFIED:
-                moved = transition(status, "start")
+            if status in (RequestStatus.VERIFIED, RequestStatus.IN_PROGRESS):
+                self._plan_once(connection, row, status, now)
+            steps = list(
                 connection.execute(
-                    update(rights_requests)
-                    .where(rights_requests.c.id == request_id)
-                    .values(status=moved.value)
+                    select(request_steps)
+                    .where(request_steps.c.request_id == request_id)
+                    .order_by(request_steps.c.seq)
                 )
-                record_event(connection, request_id, now, "started", moved, "charter", None)
-
-    def _run_step(self, request_id: str, step: Any) -> None:
-        with self.store.write() as connection:
-            connection.execute(
-                update(request_steps)
-                .where(request_steps.c.id == step.id)
-                .values(attempts=step.attempts + 1)
             )
-            # Each step renews the lease, so a long request is never taken for abandoned.
+            state = RunState(row, lease_until, write)
+            if not any(
+                s.status == StepStatus.DONE and s.action == "collect" and s.target is not None
+                for s in steps
+            ):
+                state.found = {}  # no table collected yet: no keys found to read
+            pending = [step for step in steps if step.status != StepStatus.DONE]
+            self._ready(connection, state, pending[0] if pending else None)
+        return state, pending
+
+    def _plan_once(
+        self, connection: Connection, row: Any, status: RequestStatus, now: dt.datetime
+    ) -> None:
+        """Write the request's steps unless they were (a run before this one died after it),
+        and move a verified request to in progress."""
+        request_id = row.id
+        planned = connection.scalar(
+            select(request_steps.c.id).where(request_steps.c.request_id == request_id).limit(1)
+        )
+        if planned is None:
+            kind = RequestType(row.type)
+            details = self._open(row, "details").get("details", {})
+            categories: list[str] = []
+            if row.subject_id is not None and kind in NOTIFIED_TYPES:  # who is told of it
+                categories = list(
+                    connection.scalars(
+                        select(personal_values.c.category)
+                        .where(personal_values.c.subject_id == row.subject_id)
+                        .distinct()
+                    )
+                )
+            disclosed_to: list[str] = []
+            if kind in NOTIFIED_TYPES:
+                disclosed_to = recipients_disclosed_to(
+                    self.manifest,
+                    connection,
+                    self.store.vault,
+                    row.subject_id,
+                    row.identity_hashes or (),
+                )
+            published: list[str] = []
+            republished: list[str] = []
+            if kind is RequestType.ERASURE and row.subject_id is not None:
+                published = published_touchpoints(self.manifest, connection, row.subject_id)
+                republished = recorded_republications(connection, row.subject_id)
+            planned_steps = self.plan(
+                kind, details, categories, disclosed_to, published, republished
+            )
+            if planned_steps:  # an empty list would insert one row of defaults
+                connection.execute(
+                    insert(request_steps),
+                    [
+                        {
+                            "request_id": request_id,
+                            "seq": seq,
+                            "system": step.system,
+                            "target": step.target,
+                            "action": step.action,
+                            "status": StepStatus.PENDING,
+                            "attempts": 0,
+                            "updated_at": now,
+                        }
+                        for seq, step in enumerate(planned_steps)
+                    ],
+                )
+        if status is RequestStatus.VERIFIED:
+            moved = transition(status, "start")
             connection.execute(
                 update(rights_requests)
                 .where(rights_requests.c.id == request_id)
-                .values(lease_until=self.clock() + LEASE)
+                .values(status=moved.value)
             )
-            row = request_row(connection, request_id)
+            record_event(connection, request_id, now, "started", moved, "charter", None)
+
+    def _run_steps(self, state: RunState, steps: list[Any], following: Any | None) -> None:
+        """Run ``steps`` (one, or a batch of recipients' e-mail notices) and record each done,
+        with its result sealed under the request's key and a ``step_done`` event, in one
+        transaction, which also holds the steps' own writes to the store (a queued notice and
+        its record commit together) and readies the ``following`` step (``_ready``). A step
+        that acts outside the store has its attempt recorded before it runs; on an error the
+        step stays pending, the error recorded, for the next run."""
+        request_id = state.row.id
+        renew = self._lease_to_renew(state)
+        first = steps[0]
+        if not self.steps.deferred(first) and first.id not in state.attempted:
+            with state.write() as connection:
+                self._ready(connection, state, first)
+                self._renew(connection, request_id, renew)
+            if renew is not None:
+                state.lease_until, renew = renew, None
+        attempted = first.id in state.attempted
+        current = steps[0]
         try:
-            result, summary = self.steps.execute(row, step)
+            closings = []
+            for current in steps:
+                closings.append(self.steps.execute(state, current))
+            now = self.clock()
+            key = self._key(state.row)
+            done = []
+            with state.write() as connection:
+                self._renew(connection, request_id, renew)
+                for current, closing in zip(steps, closings, strict=True):
+                    result, summary = closing(connection)
+                    sealed = None
+                    if result is not None:
+                        sealed = Vault.seal(key, request_id, f"step:{current.seq}", result)
+                    done.append(
+                        {
+                            "step_id": current.id,
+                            "new_attempts": current.attempts + 1,
+                            "sealed": sealed,
+                            "new_summary": summary,
+                        }
+                    )
+                connection.execute(_MARK_DONE.values(updated_at=now), done)
+                connection.execute(
+                    insert(request_events),
+                    [
+                        {
+                            "request_id": request_id,
+                            "at": now,
+                            "kind": "step_done",
+                            "status": RequestStatus.IN_PROGRESS.value,
+                            "actor": "charter",
+                            "note": f"{step.action} {step.system}"
+                            f"{'.' + step.target if step.target else ''}",
+                        }
+                        for step in steps
+                    ],
+                )
+                # After the records: the package's reads see the collection just done.
+                self._ready(connection, state, following)
         except Exception as error:
             # Kept pending for the next run; the error (no personal data: type and text of a
             # database or connection error) is shown to staff.
-            with self.store.write() as connection:
+            with state.write() as connection:
                 connection.execute(
                     update(request_steps)
-                    .where(request_steps.c.id == step.id)
+                    .where(request_steps.c.id == current.id)
                     .values(
-                        error=f"{type(error).__name__}: {error}"[:1000], updated_at=self.clock()
+                        error=f"{type(error).__name__}: {error}"[:1000],
+                        updated_at=self.clock(),
+                        **({} if attempted else {"attempts": request_steps.c.attempts + 1}),
                     )
                 )
             raise
-        now = self.clock()
-        with self.store.write() as connection:
-            sealed = None
-            if result is not None:
-                sealed = Vault.seal(self._key(row), request_id, f"step:{step.seq}", result)
+        if renew is not None:
+            state.lease_until = renew
+
+    def _ready(self, connection: Connection, state: RunState, step: Any | None) -> None:
+        """Ready the step to run next, in a transaction the run has open anyway: what it needs
+        from the store is read, and, for a step acting outside the store, its attempt recorded
+        (so a step that crashed the process shows as tried; one that only ever ran in the
+        store is counted when it is done)."""
+        if step is None or step.action == "manual":
+            return
+        self.steps.prepare(connection, state, step)
+        if not self.steps.deferred(step) and step.id not in state.attempted:
             connection.execute(
                 update(request_steps)
                 .where(request_steps.c.id == step.id)
-                .values(
-                    status=StepStatus.DONE,
-                    result_sealed=sealed,
-                    summary=summary,
-                    error=None,
-                    updated_at=now,
-                )
+                .values(attempts=request_steps.c.attempts + 1)
             )
-            record_event(
-                connection,
-                request_id,
-                now,
-                "step_done",
-                RequestStatus.IN_PROGRESS,
-                "charter",
-                f"{step.action} {step.system}{'.' + step.target if step.target else ''}",
+            state.attempted.add(step.id)
+
+    def _lease_to_renew(self, state: RunState) -> dt.datetime | None:
+        """The new end of the lease once ``RENEW_AFTER`` of it has run (renewed with the next
+        step's records, so a long request is never taken for abandoned, while a request done
+        in less never spends a statement on it), else ``None``."""
+        now = self.clock()
+        if state.lease_until - now > LEASE - RENEW_AFTER:
+            return None
+        return now + LEASE
+
+    @staticmethod
+    def _renew(connection: Connection, request_id: str, until: dt.datetime | None) -> None:
+        if until is not None:
+            connection.execute(
+                update(rights_requests)
+                .where(rights_requests.c.id == request_id)
+                .values(lease_until=until)
             )
 
     # -- finishing ------------------------------------------------------------------------------
 
-    def _finish(self, request_id: str) -> str:
-        """All steps done: close the request (``charter.services.rights_outcome``)."""
+    def _finish(self, state: RunState) -> str:
+        """All steps done: close the request (``charter.services.rights_outcome``) and free
+        its lease in the same transaction."""
+        request_id = state.row.id
         return finish(
-            self.manifest, self.store, self.outbox, self.base_url, request_id, self.clock()
+            self.manifest,
+            self.store,
+            self.outbox,
+            self.base_url,
+            request_id,
+            self.clock(),
+            lambda connection: _free(connection, request_id),
+            write=state.write,
         )
 
     def expire_packages(self) -> int:
@@ -449,11 +585,12 @@ class RightsRunner:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _await_staff(self, request_id: str, step: Any) -> None:
+    def _await_staff(self, state: RunState, step: Any) -> None:
         if step.status == StepStatus.AWAITING_STAFF:
             return
+        request_id = state.row.id
         now = self.clock()
-        with self.store.write() as connection:
+        with state.write() as connection:
             connection.execute(
                 update(request_steps)
                 .where(request_steps.c.id == step.id)
@@ -479,6 +616,15 @@ class RightsRunner:
 
     def _open(self, row: Any, label: str) -> Any:
         return open_field(self.store.vault, row, label)
+
+
+def _free(connection: Connection, request_id: str) -> None:
+    """Give up this process's lease on the request."""
+    connection.execute(
+        update(rights_requests)
+        .where(rights_requests.c.id == request_id, rights_requests.c.lease_owner == _owner())
+        .values(lease_until=None, lease_owner=None)
+    )
 
 
 def _owner() -> str:

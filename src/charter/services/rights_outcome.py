@@ -10,7 +10,8 @@ behind the confirmation it has just queued (Art. 17).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
@@ -45,10 +46,17 @@ def finish(
     base_url: str,
     request_id: str,
     now: dt.datetime,
+    release: Callable[[Connection], None] = lambda _connection: None,
+    *,
+    write: Callable[[], AbstractContextManager[Connection]] | None = None,
 ) -> str:
     """All steps done: record the outcome (no personal data), tell the person, and close
-    (the request's key is destroyed now, or for an access request when its package expires)."""
-    with store.write() as connection:
+    (the request's key is destroyed now, or for an access request when its package expires).
+    ``release``: what else to do in the same transaction (the runner frees its lease);
+    ``write``: the transaction to do it in (the runner's, on its connection), by default
+    ``store.write()``."""
+    with (write or store.write)() as connection:
+        release(connection)
         row = request_row(connection, request_id)
         if RequestStatus(row.status) is not RequestStatus.IN_PROGRESS:
             return str(row.status)

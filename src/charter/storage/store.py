@@ -37,6 +37,20 @@ class Store:
             yield connection
 
     @contextmanager
+    def session(self) -> Iterator[Callable[[], AbstractContextManager[Connection]]]:
+        """Write transactions one after another on one connection held across them (the run
+        of a rights request), each as ``write()`` gives one. Taking a connection from the pool
+        for each would cost, on PostgreSQL, the pool's pre-ping: a round trip per transaction."""
+        with self.engine.connect() as connection:
+
+            @contextmanager
+            def transaction() -> Iterator[Connection]:
+                with self._write_lock or nullcontext(), connection.begin():
+                    yield connection
+
+            yield transaction
+
+    @contextmanager
     def bulk(
         self, cache_mib: int = 64
     ) -> Iterator[Callable[[], AbstractContextManager[Connection]]]:
