@@ -54,7 +54,12 @@ def mail_language(
     offered: frozenset[str],
 ) -> str:
     """The language of a mail to a person (see the module docstring for the order)."""
-    for candidate in (requested, recorded, brand_default):
+    return first_offered((requested, recorded, brand_default), offered)
+
+
+def first_offered(candidates: Iterable[str | None], offered: frozenset[str]) -> str:
+    """The first of ``candidates`` (tags, most preferred first) that is offered, else English."""
+    for candidate in candidates:
         language = primary(candidate)
         if language is not None and language in offered:
             return language

@@ -19,7 +19,7 @@ primary subtag.
 
 from __future__ import annotations
 
-from charter.domain.languages import FALLBACK, primary
+from charter.domain.languages import first_offered, primary
 
 
 def accepted(header: str | None) -> list[str]:
@@ -51,8 +51,4 @@ def page_language(
     offered: frozenset[str],
 ) -> str:
     """The language of a page to a person (see the module docstring for the order)."""
-    for candidate in (chosen, request, *accepted(accept_language), brand_default):
-        language = primary(candidate)
-        if language is not None and language in offered:
-            return language
-    return FALLBACK
+    return first_offered((chosen, request, *accepted(accept_language), brand_default), offered)

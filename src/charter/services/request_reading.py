@@ -113,23 +113,17 @@ class RequestReading(RequestBase):
             overdue=row.closed_at is None and utc(row.due_at) < self.clock(),
         )
 
-    def brand_of(self, request_id: str) -> str:
+    def filed_as(self, request_id: str) -> tuple[str, str | None]:
+        """The request's brand and the language it was filed in (None when none was given)."""
         with self.store.read() as connection:
-            brand = connection.scalar(
-                select(rights_requests.c.brand).where(rights_requests.c.id == request_id)
-            )
-        if brand is None:
+            row = connection.execute(
+                select(rights_requests.c.brand, rights_requests.c.language).where(
+                    rights_requests.c.id == request_id
+                )
+            ).first()
+        if row is None:
             raise NotFound(f"no request '{request_id}'", code="unknown_request")
-        return str(brand)
-
-    def language_of(self, request_id: str) -> str | None:
-        """The language the request was filed in, if one was given (None too for no request:
-        the caller's action answers that)."""
-        with self.store.read() as connection:
-            language = connection.scalar(
-                select(rights_requests.c.language).where(rights_requests.c.id == request_id)
-            )
-        return None if language is None else str(language)
+        return str(row.brand), row.language
 
     def package_expiry(self, request_id: str) -> dt.datetime | None:
         """When the request's access package stops being downloadable, if it has one now."""

@@ -239,7 +239,7 @@ def confirm_page(
     lang: str = Lang,
     charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
-    brand, texts = _of_request(request, charter, request_id, lang)
+    brand, _, texts = _of_request(request, charter, request_id, lang)
     return _verify_page(charter, brand, texts, request_id, code=code)
 
 
@@ -251,7 +251,7 @@ def verify(
     lang: str = LangForm,
     charter: Charter = Depends(charter_of),
 ) -> Response:
-    brand, texts = _of_request(request, charter, request_id, lang)
+    brand, filed, texts = _of_request(request, charter, request_id, lang)
     refused = _limit(request, "request_verify", "request", request_id)
     if refused is not None:
         page = _verify_page(
@@ -273,8 +273,8 @@ def verify(
     if worker is not None:
         worker.wake()
     # The page's language goes on to the status page, which by itself is in the request's.
-    _, own = _of_request(request, charter, request_id, "")
-    chosen = "" if own.language == texts.language else f"?{urlencode({'lang': texts.language})}"
+    own = _texts(request, charter, brand, "", filed).language
+    chosen = "" if own == texts.language else f"?{urlencode({'lang': texts.language})}"
     response = RedirectResponse(f"/privacy/requests/{request_id}{chosen}", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -295,7 +295,7 @@ def resend(
     lang: str = LangForm,
     charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
-    brand, texts = _of_request(request, charter, request_id, lang)
+    brand, _, texts = _of_request(request, charter, request_id, lang)
     refused = _limit(request, "request_code", "request", request_id)
     if refused is not None:
         page = _verify_page(
@@ -327,7 +327,7 @@ def status(
     lang: str = Lang,
     charter: Charter = Depends(charter_of),
 ) -> HTMLResponse:
-    brand, texts = _of_request(request, charter, request_id, lang)
+    brand, _, texts = _of_request(request, charter, request_id, lang)
     try:
         charter.requests.authorise_person(request_id, request.cookies.get(COOKIE))
     except Unauthorized:
@@ -413,12 +413,11 @@ def _history(texts: PageTexts, view: RequestView) -> list[dict[str, Any]]:
 
 def _of_request(
     request: Request, charter: Charter, request_id: str, chosen: str
-) -> tuple[str, PageTexts]:
-    """The brand a page about a request is in the look of, and its texts (in the language
-    the request was filed in, unless the person chose another)."""
+) -> tuple[str, str | None, PageTexts]:
+    """The brand a page about a request is in the look of, the language the request was
+    filed in, and the page's texts (in that language, unless the person chose another)."""
     try:
-        brand = charter.requests.brand_of(request_id)
+        brand, filed = charter.requests.filed_as(request_id)
     except NotFound:
-        brand = ""  # the first brand's look; the action itself answers 404
-    filed = charter.requests.language_of(request_id) if brand else None
-    return brand, _texts(request, charter, brand, chosen, filed)
+        brand, filed = "", None  # the first brand's look; the action itself answers 404
+    return brand, filed, _texts(request, charter, brand, chosen, filed)
